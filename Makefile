@@ -1,0 +1,48 @@
+# The two commands the README opens with:
+#   make run   - install, migrate, load demo data, start web + worker + beat on :8000
+#   make test  - install what the tests need and run the suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-dev lint format migrations check-deploy clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	mkdir -p var/broker var/broker-control
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo
+	PYTHONUNBUFFERED=1 $(BIN)/honcho start -f Procfile.dev
+
+test: install-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrations: install-dev
+	$(BIN)/python manage.py makemigrations
+
+clean:
+	rm -rf $(VENV) var db.sqlite3 db.sqlite3-* staticfiles

@@ -1,0 +1,86 @@
+"""Shared fixtures: the organization trio (an owner, a staff member, and an outsider who
+owns another organization and must see nothing), and API clients for both surfaces."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.models import Membership, Organization, User
+from accounts.services import api_key_create, membership_set, organization_create
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class OrgTrio:
+    organization: Organization
+    owner: User
+    staff: User
+    other_organization: Organization
+    outsider: User
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    # Throttle counters live in the cache; one test's requests must not slow the next.
+    cache.clear()
+
+
+@pytest.fixture
+def trio(db: None) -> OrgTrio:
+    owner = User.objects.create_user("owner@acme.test", PASSWORD)
+    staff = User.objects.create_user("staff@acme.test", PASSWORD)
+    outsider = User.objects.create_user("outsider@globex.test", PASSWORD)
+    organization = organization_create(name="Acme", owner=owner)
+    membership_set(organization=organization, user=staff, role=Membership.Role.STAFF)
+    other = organization_create(name="Globex", owner=outsider)
+    return OrgTrio(organization, owner, staff, other, outsider)
+
+
+def bearer_client(raw_key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    return client
+
+
+@pytest.fixture
+def api_key(trio: OrgTrio) -> str:
+    return api_key_create(organization=trio.organization, name="ci", created_by=trio.owner).raw_key
+
+
+@pytest.fixture
+def v1(api_key: str) -> APIClient:
+    """/api/v1/ client for the trio's organization."""
+    return bearer_client(api_key)
+
+
+@pytest.fixture
+def outsider_v1(trio: OrgTrio) -> APIClient:
+    """/api/v1/ client for the other organization."""
+    issued = api_key_create(
+        organization=trio.other_organization, name="other", created_by=trio.outsider
+    )
+    return bearer_client(issued.raw_key)
+
+
+def session_client(user: User, *, enforce_csrf: bool = False) -> APIClient:
+    client = APIClient(enforce_csrf_checks=enforce_csrf)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def owner_session(trio: OrgTrio) -> APIClient:
+    return session_client(trio.owner)
+
+
+@pytest.fixture
+def staff_session(trio: OrgTrio) -> APIClient:
+    return session_client(trio.staff)
+
+
+@pytest.fixture
+def outsider_session(trio: OrgTrio) -> APIClient:
+    return session_client(trio.outsider)
