@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -199,9 +198,3 @@ def test_production_settings_pass_the_deploy_checklist() -> None:
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_a_request_id_is_not_needed_to_call_the_api(db: None) -> None:
-    out = StringIO()
-    call_command("bootstrap_org", "--org", "A", "--email", "a@a.test", "--api-key", stdout=out)
-    assert json.loads(out.getvalue())["api_key"]
