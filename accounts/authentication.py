@@ -49,8 +49,10 @@ class ApiKeyInQuery(exceptions.AuthenticationFailed):
 
 
 def refuse_key_in_query(request: HttpRequest | Request) -> None:
-    for name, value in request.GET.items():
-        if name.lower() in KEY_QUERY_PARAMS or value.startswith(f"{API_KEY_PREFIX}_"):
+    for name, values in request.GET.lists():
+        if name.lower() in KEY_QUERY_PARAMS or any(
+            value.startswith(f"{API_KEY_PREFIX}_") for value in values
+        ):
             raise ApiKeyInQuery()
 
 

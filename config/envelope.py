@@ -4,13 +4,14 @@
     {"success": false, "code": "UPPER_SNAKE", "message": "...", "errors": {"field": ["..."]}}
 
 Views answer with `respond()`, DRF errors and `ServiceError`s go through
-`api_exception_handler`, Django's own 404/500 on /api/ paths through `api_aware_404/500`,
+`api_exception_handler`, Django's own 400/404/500 on /api/ paths through `api_aware_*`,
 lists through `config.pagination`, and the OpenAPI schema shows the same shapes through
 `config.schema`."""
 
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions
@@ -67,6 +68,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         set_rollback()
         return Response(body, status=exc.status)
 
+    if isinstance(exc, RequestDataTooBig):
+        set_rollback()
+        return Response(error_body("REQUEST_TOO_LARGE", "The request body is too large."), 413)
+    if isinstance(exc, SuspiciousOperation):
+        set_rollback()
+        return Response(error_body("MALFORMED_REQUEST", "The request is malformed."), 400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -94,6 +101,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
 def _is_api_path(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
+
+
+def api_aware_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api_path(request):
+        return JsonResponse(
+            error_body("MALFORMED_REQUEST", "The request is malformed."), status=400
+        )
+    return defaults.bad_request(request, exception)
 
 
 def api_aware_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -1,7 +1,12 @@
 from typing import Any
 
-from rest_framework.pagination import CursorPagination
+from django.utils.dateparse import parse_datetime
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
+
+INVALID_CURSOR = "Invalid cursor: use the next or previous link of an earlier page."
 
 
 class EnvelopeCursorPagination(CursorPagination):
@@ -11,6 +16,22 @@ class EnvelopeCursorPagination(CursorPagination):
     ordering = "-created_at"
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """A cursor is opaque to clients, but it is their input: one that was not made
+        by us is a 400, not a failed database query."""
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound as exc:
+            raise ValidationError({"cursor": [INVALID_CURSOR]}) from exc
+        if cursor is not None and cursor.position is not None:
+            try:
+                valid = parse_datetime(cursor.position) is not None
+            except ValueError:
+                valid = False
+            if not valid:
+                raise ValidationError({"cursor": [INVALID_CURSOR]})
+        return cursor
 
     def get_paginated_response(self, data: list[Any]) -> Response:
         return Response(

@@ -7,6 +7,7 @@ from accounts.urls import api_internal_urls as accounts_internal
 from accounts.urls import api_v1_urls as accounts_v1
 from config.views import health, home
 
+handler400 = "config.envelope.api_aware_400"
 handler404 = "config.envelope.api_aware_404"
 handler500 = "config.envelope.api_aware_500"
 

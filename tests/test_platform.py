@@ -180,16 +180,18 @@ def test_production_settings_refuse_to_start_without_a_secret_key() -> None:
     assert "SECRET_KEY" in failure.value.stderr
 
 
-def test_production_settings_pass_the_deploy_checklist() -> None:
+def deploy_check(**overrides: str) -> subprocess.CompletedProcess:
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "SECRET_KEY": "x" * 20 + "Zq8#kL2!vN5@pR7$tW9%yB4^" + "m" * 20,
         "ALLOWED_HOSTS": "domainkeeper.example.com",
+        "TRUSTED_PROXY_HOPS": "1",
         "DATABASE_URL": "sqlite:///unused.sqlite3",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
+        **overrides,
     }
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
@@ -197,4 +199,21 @@ def test_production_settings_pass_the_deploy_checklist() -> None:
         text=True,
     )
 
+
+def test_production_settings_pass_the_deploy_checklist() -> None:
+    result = deploy_check()
+
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_deploy_checklist_catches_a_redirect_loop_behind_a_proxy() -> None:
+    result = deploy_check(TRUSTED_PROXY_HOPS="0")
+
+    assert result.returncode != 0
+    assert "domainkeeper.W001" in result.stderr
+
+
+def test_the_schema_ignores_a_stale_authorization_header(client: Client, db: None) -> None:
+    response = client.get("/api/schema/", HTTP_AUTHORIZATION="Bearer dk_stale")
+
+    assert response.status_code == 200

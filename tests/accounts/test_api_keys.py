@@ -123,6 +123,13 @@ def test_a_key_in_the_query_string_is_refused_beside_a_valid_header(
     assert response.json()["code"] == "API_KEY_IN_QUERY"
 
 
+def test_a_key_hidden_in_a_repeated_parameter_is_refused(v1: APIClient, api_key: str) -> None:
+    response = v1.get(f"{WHOAMI}?x={api_key}&x=harmless")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "API_KEY_IN_QUERY"
+
+
 def test_use_updates_last_used_at_at_most_once_a_minute(trio: OrgTrio) -> None:
     issued = api_key_create(organization=trio.organization, name="ci", created_by=trio.owner)
     client = bearer_client(issued.raw_key)

@@ -53,13 +53,16 @@ def test_bootstrap_org_refuses_a_bad_email() -> None:
     assert Organization.objects.count() == 0
 
 
-def test_bootstrap_org_refuses_an_ambiguous_name() -> None:
-    for email in ("a@x.test", "b@x.test"):
-        organization_create(name="Twin", owner=User.objects.create_user(email, "pw"))
+def test_bootstrap_org_never_joins_another_owners_organization() -> None:
+    ceo = User.objects.create_user("ceo@acme.test", "pw")
+    theirs = organization_create(name="Acme", owner=ceo)
 
-    with pytest.raises(CommandError, match="Several organizations"):
-        bootstrap("--org", "Twin", "--email", "c@x.test")
-    assert not User.objects.filter(email="c@x.test").exists()
+    result = bootstrap("--org", "Acme", "--email", "someone@else.test", "--api-key")
+
+    assert result["org_id"] != theirs.pk
+    assert list(theirs.memberships.values_list("user__email", flat=True)) == ["ceo@acme.test"]
+    response = bearer_client(result["api_key"]).get("/api/v1/organization")
+    assert response.json()["data"]["organization"]["id"] == result["org_id"]
 
 
 def test_load_demo_is_idempotent_and_prints_the_logins(settings) -> None:

@@ -1,5 +1,8 @@
 """Every error is the envelope with a code; nothing a caller does produces a 500."""
 
+import base64
+import json
+
 import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
@@ -134,3 +137,47 @@ def test_non_api_pages_keep_html_404s(client) -> None:
 
     assert response.status_code == 404
     assert "application/json" not in response["Content-Type"]
+
+
+def test_a_forged_cursor_is_a_400(v1: APIClient) -> None:
+    forged = base64.b64encode(b"p=garbage").decode()
+
+    response = v1.get("/api/v1/tenants", {"cursor": forged})
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["cursor"]
+
+
+def test_a_cursor_with_a_bad_offset_is_a_400(v1: APIClient) -> None:
+    response = v1.get("/api/v1/tenants", {"cursor": base64.b64encode(b"o=many").decode()})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR"
+
+
+def test_deeply_nested_json_is_malformed_not_a_crash(v1: APIClient) -> None:
+    response = v1.generic("POST", "/api/v1/tenants", "[" * 100_000, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "MALFORMED_REQUEST"
+
+
+def test_a_body_over_the_size_limit_is_a_413(v1: APIClient, settings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = json.dumps({"name": "x" * 2000})
+
+    response = v1.generic("POST", "/api/v1/tenants", body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "REQUEST_TOO_LARGE"
+
+
+def test_too_many_form_fields_is_the_envelope(v1: APIClient) -> None:
+    fields = "&".join(f"f{i}=1" for i in range(1200))
+
+    response = v1.generic(
+        "POST", "/api/v1/tenants", fields, content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "MALFORMED_REQUEST"

@@ -8,7 +8,6 @@ from django.db import transaction
 from accounts.models import Membership, Organization
 from accounts.services import (
     api_key_create,
-    membership_set,
     organization_create,
     user_get_or_create,
 )
@@ -16,7 +15,8 @@ from accounts.services import (
 
 class Command(BaseCommand):
     help = (
-        "Create (or reuse) an organization and its owner, optionally with a new API key. "
+        "Create an organization and its owner (or reuse the organization of that name the "
+        "owner already owns), optionally with a new API key. "
         "Prints one JSON object: org_id, user_email and, with --api-key, api_key."
     )
 
@@ -39,7 +39,6 @@ class Command(BaseCommand):
         with transaction.atomic():
             user, _ = user_get_or_create(email=email, password=options["password"])
             organization = self._organization(name=name, user=user)
-            membership_set(organization=organization, user=user, role=Membership.Role.OWNER)
             result: dict[str, str] = {"org_id": organization.pk, "user_email": user.email}
             if options["api_key"]:
                 issued = api_key_create(
@@ -49,17 +48,10 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result))
 
     def _organization(self, *, name: str, user: Any) -> Organization:
+        """The organization of that name the user already owns, else a new one. Names are
+        not unique across customers, so a same-named organization of someone else's is
+        never joined: that would hand one customer another's data and keys."""
         owned = Organization.objects.filter(
             name=name, memberships__user=user, memberships__role=Membership.Role.OWNER
         ).first()
-        if owned is not None:
-            return owned
-        same_name = list(Organization.objects.filter(name=name)[:2])
-        if len(same_name) > 1:
-            raise CommandError(
-                f"Several organizations are named {name!r} and {user.email} owns none of "
-                "them; add the owner in the admin instead."
-            )
-        if same_name:
-            return same_name[0]
-        return organization_create(name=name, owner=user)
+        return owned or organization_create(name=name, owner=user)
