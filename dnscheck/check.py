@@ -1,0 +1,355 @@
+"""Expected records in, verdicts out: the batch API over the resolver seam.
+
+    results = await check_records(resolver, records)         # many at once
+    results = check_records_blocking(resolver, records)      # from sync code (Celery, views)
+    summary = summarise(results, zone_nameservers=...)       # or check_set() for both
+
+Each record is first looked up in the public view; only a record that is not right there
+costs the follow-up questions (the authoritative view, the doubled name, other types at
+the name). Identical questions within one batch are asked once, and at most `concurrency`
+are in flight."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from dnscheck.classify import (
+    AddressObservation,
+    CnameObservation,
+    DmarcObservation,
+    MxObservation,
+    SpfEvaluation,
+    TxtObservation,
+    classify_apex_address,
+    classify_cname,
+    classify_dmarc,
+    classify_mail_from_mx,
+    classify_spf,
+    classify_txt_token,
+    classify_txt_value,
+    domain_not_found,
+    is_spf,
+    spf_terms,
+    summarise,
+)
+from dnscheck.lookup import Lookup, View
+from dnscheck.names import public_suffix_list
+from dnscheck.records import ExpectedRecord, Purpose, RecordResult, Summary
+from dnscheck.resolver import DnsResolver, Zone
+
+DEFAULT_CONCURRENCY = 64
+SPF_MAX_DEPTH = 10
+
+
+def base_name(name: str) -> str:
+    """The domain a record belongs to: `<t>._domainkey.mail.acme.com` -> `mail.acme.com`,
+    `_dmarc.acme.com` -> `acme.com`. Zone walks start here, once per domain."""
+    labels = name.split(".")
+    underscored = [i for i, label in enumerate(labels) if label.startswith("_")]
+    if underscored:
+        labels = labels[underscored[-1] + 1 :]
+    return ".".join(labels)
+
+
+@dataclass
+class _Batch:
+    resolver: DnsResolver
+    limit: asyncio.Semaphore
+    memo: dict[tuple[View, str, str], asyncio.Task[Lookup]]
+    authoritative: bool
+
+    def ask(self, view: View, name: str, rdtype: str) -> Awaitable[Lookup]:
+        key = (view, name.lower().rstrip("."), rdtype)
+        task = self.memo.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._ask(view, key[1], rdtype))
+            self.memo[key] = task
+        return task
+
+    async def _ask(self, view: View, name: str, rdtype: str) -> Lookup:
+        async with self.limit:
+            if view == View.AUTHORITATIVE:
+                return await self.resolver.authoritative(name, rdtype)
+            if view == View.DOH:
+                return await self.resolver.doh(name, rdtype)
+            return await self.resolver.public(name, rdtype)
+
+    def public(self, name: str, rdtype: str) -> Awaitable[Lookup]:
+        return self.ask(View.PUBLIC, name, rdtype)
+
+    async def maybe_authoritative(self, name: str, rdtype: str, zone: Zone) -> Lookup | None:
+        if not self.authoritative or not zone.found:
+            return None
+        return await self.ask(View.AUTHORITATIVE, name, rdtype)
+
+    async def zone(self, name: str) -> Zone:
+        async with self.limit:
+            return await self.resolver.zone_for(name)
+
+
+async def check_records(
+    resolver: DnsResolver,
+    records: Sequence[ExpectedRecord],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    authoritative: bool = True,
+) -> list[RecordResult]:
+    """Checks every record; the results come back in the order of `records`, each with
+    its zone filled in (so `result.record.host` is what to type)."""
+    batch = _Batch(resolver, asyncio.Semaphore(concurrency), {}, authoritative)
+    bases = {base_name(r.name) for r in records}
+    zones = dict(zip(bases, await asyncio.gather(*(batch.zone(b) for b in bases)), strict=True))
+    siblings: dict[str, frozenset[str]] = {}
+    for record in records:
+        if record.type == "CNAME":
+            key = base_name(record.name)
+            siblings[key] = siblings.get(key, frozenset()) | {record.value.lower().rstrip(".")}
+    try:
+        return list(
+            await asyncio.gather(
+                *(
+                    _check_one(batch, r, zones[base_name(r.name)], siblings.get(base_name(r.name)))
+                    for r in records
+                )
+            )
+        )
+    finally:
+        for task in batch.memo.values():
+            task.cancel()
+
+
+def check_records_blocking(
+    resolver: DnsResolver, records: Sequence[ExpectedRecord], **options: object
+) -> list[RecordResult]:
+    return asyncio.run(check_records(resolver, records, **options))  # type: ignore[arg-type]
+
+
+async def check_set(
+    resolver: DnsResolver, records: Sequence[ExpectedRecord], **options: object
+) -> Summary:
+    """Checks a set of records that belong together and gives the verdict over them."""
+    results = await check_records(resolver, records, **options)  # type: ignore[arg-type]
+    nameservers: tuple[str, ...] = ()
+    if records:
+        zone = await resolver.zone_for(base_name(records[0].name))
+        nameservers = zone.nameservers
+    return summarise(results, zone_nameservers=nameservers)
+
+
+def _registrable_missing(zone: Zone, name: str) -> str | None:
+    """The registrable domain when DNS says it does not exist (the SOA walk ended above it,
+    at the public suffix), else None."""
+    if not zone.found:
+        return None
+    registrable = public_suffix_list().privatesuffix(name)
+    if registrable and zone.name != registrable and not zone.name.endswith("." + registrable):
+        return registrable
+    return None
+
+
+async def _check_one(
+    batch: _Batch, record: ExpectedRecord, zone: Zone, siblings: frozenset[str] | None
+) -> RecordResult:
+    if zone.found and not record.zone:
+        record = record.in_zone(zone.name)
+    missing_domain = _registrable_missing(zone, record.name)
+    if missing_domain:
+        return domain_not_found(record, missing_domain)
+    checker = _CHECKERS.get((record.type, record.purpose)) or _CHECKERS.get((record.type, None))
+    if checker is None:
+        raise ValueError(f"no check for a {record.type} record with purpose {record.purpose}")
+    return await checker(batch, record, zone, siblings or frozenset())
+
+
+# --- one checker per kind of record -------------------------------------------------------
+
+
+async def _check_cname(
+    batch: _Batch, record: ExpectedRecord, zone: Zone, siblings: frozenset[str]
+) -> RecordResult:
+    public = await batch.public(record.name, "CNAME")
+    if public.found or public.is_transient:
+        return classify_cname(record, CnameObservation(public, sibling_targets=siblings))
+    doubled_name = f"{record.name}.{zone.name}" if zone.found else None
+    authoritative, doubled, a, aaaa, txt, mx = await asyncio.gather(
+        batch.maybe_authoritative(record.name, "CNAME", zone),
+        batch.public(doubled_name, "CNAME") if doubled_name else _none(),
+        batch.public(record.name, "A"),
+        batch.public(record.name, "AAAA"),
+        batch.public(record.name, "TXT"),
+        batch.public(record.name, "MX"),
+    )
+    observation = CnameObservation(
+        public,
+        authoritative=authoritative,
+        doubled=doubled,
+        addresses=(a, aaaa),
+        others=(txt, mx),
+        zone_nameservers=zone.nameservers,
+        sibling_targets=siblings,
+        negative_ttl=zone.soa_minimum,
+    )
+    return classify_cname(record, observation)
+
+
+async def _check_token(
+    batch: _Batch, record: ExpectedRecord, zone: Zone, siblings: frozenset[str]
+) -> RecordResult:
+    public = await batch.public(record.name, "TXT")
+    first = classify_txt_token(record, TxtObservation(public))
+    if first.ok or first.hint != "token_missing":
+        return first
+    doubled_name = f"{record.name}.{zone.name}" if zone.found else None
+    parent_name = record.name.split(".", 1)[1]
+    authoritative, doubled, parent = await asyncio.gather(
+        batch.maybe_authoritative(record.name, "TXT", zone),
+        batch.public(doubled_name, "TXT") if doubled_name else _none(),
+        batch.public(parent_name, "TXT"),
+    )
+    observation = TxtObservation(
+        public, authoritative, doubled, parent, negative_ttl=zone.soa_minimum
+    )
+    return classify_txt_token(record, observation)
+
+
+async def _check_spf(
+    batch: _Batch, record: ExpectedRecord, zone: Zone, siblings: frozenset[str]
+) -> RecordResult:
+    txt = await batch.public(record.name, "TXT")
+    spf = [v for v in (txt.values if txt.found else ()) if is_spf(v)]
+    evaluation = await evaluate_spf(batch.public, spf[0], record.name) if len(spf) == 1 else None
+    return classify_spf(record, txt, evaluation)
+
+
+async def _check_dmarc(
+    batch: _Batch, record: ExpectedRecord, zone: Zone, siblings: frozenset[str]
+) -> RecordResult:
+    domain = record.name.removeprefix("_dmarc.")
+    registrable = public_suffix_list().privatesuffix(domain)
+    public, apex, organizational = await asyncio.gather(
+        batch.public(record.name, "TXT"),
+        batch.public(domain, "TXT"),
+        batch.public(f"_dmarc.{registrable}", "TXT") if registrable != domain else _none(),
+    )
+    return classify_dmarc(record, DmarcObservation(public, apex, organizational))
+
+
+async def _check_mx(
+    batch: _Batch, record: ExpectedRecord, zone: Zone, siblings: frozenset[str]
+) -> RecordResult:
+    public = await batch.public(record.name, "MX")
+    if public.found or public.is_transient:
+        return classify_mail_from_mx(record, MxObservation(public))
+    cname, authoritative = await asyncio.gather(
+        batch.public(record.name, "CNAME"), batch.maybe_authoritative(record.name, "MX", zone)
+    )
+    return classify_mail_from_mx(record, MxObservation(public, cname, authoritative))
+
+
+async def _check_address(
+    batch: _Batch, record: ExpectedRecord, zone: Zone, siblings: frozenset[str]
+) -> RecordResult:
+    a, aaaa = await asyncio.gather(
+        batch.public(record.name, "A"), batch.public(record.name, "AAAA")
+    )
+    observation = AddressObservation(a, aaaa, zone_nameservers=zone.nameservers)
+    return classify_apex_address(record, observation)
+
+
+async def _check_txt_value(
+    batch: _Batch, record: ExpectedRecord, zone: Zone, siblings: frozenset[str]
+) -> RecordResult:
+    public = await batch.public(record.name, "TXT")
+    first = classify_txt_value(record, TxtObservation(public))
+    if first.hint != "not_found":
+        return first
+    doubled_name = f"{record.name}.{zone.name}" if zone.found else None
+    authoritative, doubled, cname = await asyncio.gather(
+        batch.maybe_authoritative(record.name, "TXT", zone),
+        batch.public(doubled_name, "TXT") if doubled_name else _none(),
+        batch.public(record.name, "CNAME"),
+    )
+    observation = TxtObservation(
+        public, authoritative, doubled, cname=cname, negative_ttl=zone.soa_minimum
+    )
+    return classify_txt_value(record, observation)
+
+
+async def _none() -> None:
+    return None
+
+
+Checker = Callable[[_Batch, ExpectedRecord, Zone, frozenset[str]], Awaitable[RecordResult]]
+_CHECKERS: dict[tuple[str, str | None], Checker] = {
+    ("CNAME", None): _check_cname,
+    ("TXT", Purpose.VERIFICATION): _check_token,
+    ("TXT", Purpose.SPF): _check_spf,
+    ("TXT", Purpose.MAIL_FROM_SPF): _check_spf,
+    ("TXT", Purpose.DMARC): _check_dmarc,
+    ("TXT", None): _check_txt_value,
+    ("MX", None): _check_mx,
+    ("A", None): _check_address,
+}
+
+
+# --- SPF evaluation ---------------------------------------------------------------------
+
+
+@dataclass
+class _SpfWalk:
+    lookups: int = 0
+    void: int = 0
+    transient: bool = False
+
+
+async def evaluate_spf(
+    ask: Callable[[str, str], Awaitable[Lookup]], record: str, domain: str
+) -> SpfEvaluation:
+    """Counts the DNS-querying terms of an SPF record through its includes and redirect,
+    and the void lookups among them (RFC 7208 4.6.4)."""
+    walk_state = _SpfWalk()
+    broken: list[str] = []
+
+    async def walk(text: str, current: str, depth: int, seen: frozenset[str]) -> None:
+        if depth > SPF_MAX_DEPTH:
+            return
+        for term in spf_terms(text):
+            bare = term.lstrip("+-~?").lower()
+            if bare.startswith(("include:", "redirect=")):
+                target = bare.split(":", 1)[1] if bare.startswith("include:") else bare[9:]
+                walk_state.lookups += 1
+                if target in seen:
+                    continue
+                txt = await ask(target, "TXT")
+                if txt.is_transient:
+                    walk_state.transient = True
+                    continue
+                if not txt.found:
+                    walk_state.void += 1
+                child = [v for v in (txt.values if txt.found else ()) if is_spf(v)]
+                if len(child) != 1:
+                    broken.append(target)
+                    continue
+                await walk(child[0], target, depth + 1, seen | {target})
+            elif bare in ("a", "mx", "ptr") or bare.startswith(
+                ("a:", "a/", "mx:", "mx/", "ptr:", "exists:")
+            ):
+                walk_state.lookups += 1
+                if bare.startswith(("ptr", "exists:")):
+                    continue  # counted; their answers do not decide anything we report
+                name = bare.split(":", 1)[1].split("/", 1)[0] if ":" in bare else current
+                answer = await ask(name, "MX" if bare.startswith("mx") else "A")
+                if answer.is_transient:
+                    walk_state.transient = True
+                elif not answer.found:
+                    walk_state.void += 1
+
+    await walk(record, domain, 0, frozenset({domain}))
+    return SpfEvaluation(
+        lookups=walk_state.lookups,
+        void_lookups=walk_state.void,
+        broken_includes=tuple(dict.fromkeys(broken)),
+        transient=walk_state.transient,
+    )

@@ -1,0 +1,364 @@
+"""The one seam through which Domainkeeper asks DNS. Three ways of looking:
+
+- the public view through the configured recursive resolvers (`DNS_NAMESERVERS`, else the
+  system's), what a mail receiver or a browser sees;
+- the public view through Cloudflare-JSON DNS over HTTPS (`DNS_DOH_URL`), for diagnose;
+- the authoritative view: the zone's own nameservers asked directly (on
+  `DNS_AUTHORITATIVE_PORT`), which see a record the moment it is published.
+
+Every method returns a `Lookup` or a `Zone` whose status says what happened; none raises
+for a DNS outcome. Each question has its own timeout (`DNS_TIMEOUT`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import dns.asyncquery
+import dns.asyncresolver
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.nameserver
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.resolver
+import requests
+
+from dnscheck.lookup import Lookup, Status, View, normalise_name, normalise_rdata
+
+DEFAULT_DOH_URL = "https://cloudflare-dns.com/dns-query"
+ZONE_CACHE_SECONDS = 300.0
+DOH_STATUS = {0: Status.NOERROR, 2: Status.SERVFAIL, 3: Status.NXDOMAIN, 5: Status.REFUSED}
+# When every server failed, report the most telling failure.
+FAILURE_ORDER = (Status.SERVFAIL, Status.REFUSED, Status.TIMEOUT, Status.ERROR)
+
+
+@dataclass(frozen=True)
+class ResolverConfig:
+    nameservers: tuple[tuple[str, int], ...] = ()  # empty: the system's resolvers
+    doh_url: str = DEFAULT_DOH_URL
+    authoritative_port: int = 53
+    timeout: float = 3.0
+
+    @classmethod
+    def from_settings(
+        cls,
+        *,
+        nameservers: str = "",
+        doh_url: str = DEFAULT_DOH_URL,
+        authoritative_port: int = 53,
+        timeout: float = 3.0,
+    ) -> ResolverConfig:
+        return cls(
+            nameservers=parse_nameservers(nameservers),
+            doh_url=doh_url or DEFAULT_DOH_URL,
+            authoritative_port=authoritative_port,
+            timeout=timeout,
+        )
+
+
+def parse_nameservers(text: str | Iterable[str]) -> tuple[tuple[str, int], ...]:
+    """`1.1.1.1, 9.9.9.9:53, [2606:4700::1111]:53, ::1` -> ((host, port), ...)."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    servers = []
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            port = int(rest[1:]) if rest.startswith(":") else 53
+        elif item.count(":") == 1:
+            host, _, port_text = item.partition(":")
+            port = int(port_text)
+        else:
+            host, port = item, 53
+        if not 0 < port < 65536:
+            raise ValueError(f"nameserver port out of range: {item!r}")
+        servers.append((host, port))
+    return tuple(servers)
+
+
+@dataclass(frozen=True)
+class Zone:
+    """The zone a name lives in, and the addresses of its authoritative servers."""
+
+    name: str
+    status: Status
+    nameservers: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()
+    detail: str = ""
+    soa_minimum: int | None = field(default=None, compare=False)  # the negative-cache TTL
+
+    @property
+    def found(self) -> bool:
+        return self.status == Status.NOERROR
+
+
+def _failure_status(exc: dns.resolver.NoNameservers) -> Status:
+    refused = False
+    for error in exc.kwargs.get("errors", []):
+        response = error[4] if len(error) > 4 else None
+        if isinstance(response, dns.message.Message):
+            if response.rcode() == dns.rcode.SERVFAIL:
+                return Status.SERVFAIL
+            if response.rcode() == dns.rcode.REFUSED:
+                refused = True
+    return Status.REFUSED if refused else Status.SERVFAIL
+
+
+def lookup_from_message(
+    name: str, rdtype: str, view: View, response: dns.message.Message, detail: str = ""
+) -> Lookup:
+    """Reads one response: follows a CNAME chain inside it as a resolver would, keeps only
+    the records at the chain's end of the asked type."""
+    rcode = response.rcode()
+    if rcode == dns.rcode.NXDOMAIN:
+        return Lookup(name, rdtype, view, Status.NXDOMAIN, detail=detail)
+    if rcode != dns.rcode.NOERROR:
+        status = Status.REFUSED if rcode == dns.rcode.REFUSED else Status.SERVFAIL
+        return Lookup(name, rdtype, view, status, detail=detail or dns.rcode.to_text(rcode))
+    wanted = dns.rdatatype.from_text(rdtype)
+    by_name: dict[tuple[str, int], dns.rrset.RRset] = {
+        (normalise_name(rrset.name.to_text()), rrset.rdtype): rrset for rrset in response.answer
+    }
+    current, seen = name, {name}
+    if wanted != dns.rdatatype.CNAME:
+        while (current, dns.rdatatype.CNAME) in by_name:
+            target = normalise_name(by_name[(current, dns.rdatatype.CNAME)][0].target.to_text())
+            if target in seen:
+                return Lookup(name, rdtype, view, Status.ERROR, detail="CNAME loop")
+            seen.add(target)
+            current = target
+    rrset = by_name.get((current, wanted))
+    if rrset is None:
+        if current != name:  # a chain that leaves this answer: the rest is elsewhere
+            return Lookup(name, rdtype, view, Status.NOERROR, detail=f"CNAME to {current}")
+        return Lookup(name, rdtype, view, Status.NODATA, detail=detail)
+    values, strings = [], []
+    for rdata in rrset:
+        value, parts = normalise_rdata(rdata)
+        values.append(value)
+        if parts:
+            strings.append(parts)
+    return Lookup(
+        name,
+        rdtype,
+        view,
+        Status.NOERROR,
+        values=tuple(values),
+        txt_strings=tuple(strings),
+        ttl=rrset.ttl,
+        detail=f"CNAME to {current}" if current != name else detail,
+    )
+
+
+class DnsResolver:
+    """Create one per process (or per batch); it holds no connections between calls."""
+
+    def __init__(self, config: ResolverConfig | None = None) -> None:
+        self.config = config or ResolverConfig()
+        self._stub = self._make_stub()
+        self._zones: dict[str, tuple[float, Zone]] = {}
+        self._zones_in_flight: dict[str, asyncio.Future[Zone]] = {}  # one walk per name
+        self._http = requests.Session()
+
+    def _make_stub(self) -> dns.asyncresolver.Resolver:
+        if self.config.nameservers:
+            stub = dns.asyncresolver.Resolver(configure=False)
+            stub.nameservers = [
+                dns.nameserver.Do53Nameserver(host, port) for host, port in self.config.nameservers
+            ]
+        else:
+            stub = dns.asyncresolver.Resolver()
+        stub.cache = None  # every check asks afresh
+        stub.timeout = self.config.timeout
+        stub.lifetime = self.config.timeout
+        stub.retry_servfail = False
+        return stub
+
+    # --- the public view -----------------------------------------------------------------
+
+    async def public(self, name: str, rdtype: str) -> Lookup:
+        qname = normalise_name(name)
+        servers = tuple(str(ns) for ns in self._stub.nameservers)
+        try:
+            answer = await self._stub.resolve(
+                qname + ".", rdtype, raise_on_no_answer=False, search=False
+            )
+        except dns.resolver.NXDOMAIN:
+            return Lookup(qname, rdtype, View.PUBLIC, Status.NXDOMAIN, servers=servers)
+        except dns.resolver.NoNameservers as exc:
+            return Lookup(
+                qname, rdtype, View.PUBLIC, _failure_status(exc), detail=str(exc), servers=servers
+            )
+        except dns.exception.Timeout:
+            detail = f"no answer within {self.config.timeout:g} s"
+            return Lookup(qname, rdtype, View.PUBLIC, Status.TIMEOUT, detail=detail)
+        except (dns.exception.DNSException, OSError, ValueError) as exc:
+            return Lookup(qname, rdtype, View.PUBLIC, Status.ERROR, detail=str(exc))
+        return lookup_from_message(qname, rdtype, View.PUBLIC, answer.response)
+
+    # --- DNS over HTTPS (Cloudflare's JSON format) --------------------------------------------
+
+    async def doh(self, name: str, rdtype: str) -> Lookup:
+        return await asyncio.to_thread(self._doh_blocking, normalise_name(name), rdtype)
+
+    def _doh_blocking(self, qname: str, rdtype: str) -> Lookup:
+        timeout = self.config.timeout
+        try:
+            response = self._http.get(
+                self.config.doh_url,
+                params={"name": qname, "type": rdtype},
+                headers={"accept": "application/dns-json"},
+                timeout=(timeout, timeout),
+                allow_redirects=False,
+            )
+        except requests.Timeout:
+            return Lookup(qname, rdtype, View.DOH, Status.TIMEOUT, detail="DoH timed out")
+        except requests.RequestException as exc:
+            return Lookup(qname, rdtype, View.DOH, Status.ERROR, detail=f"DoH: {exc}")
+        if response.status_code != 200:
+            detail = f"DoH answered HTTP {response.status_code}"
+            return Lookup(qname, rdtype, View.DOH, Status.ERROR, detail=detail)
+        try:
+            body = response.json()
+        except ValueError:
+            return Lookup(qname, rdtype, View.DOH, Status.ERROR, detail="DoH answer is not JSON")
+        if not isinstance(body, dict):
+            return Lookup(qname, rdtype, View.DOH, Status.ERROR, detail="DoH answer is not JSON")
+        return self._lookup_from_doh(qname, rdtype, body)
+
+    @staticmethod
+    def _lookup_from_doh(qname: str, rdtype: str, body: dict) -> Lookup:
+        status = DOH_STATUS.get(body.get("Status"), Status.ERROR)  # type: ignore[arg-type]
+        if status != Status.NOERROR:
+            return Lookup(qname, rdtype, View.DOH, status, detail=f"Status {body.get('Status')}")
+        wanted = dns.rdatatype.from_text(rdtype)
+        answers = [a for a in body.get("Answer") or [] if isinstance(a, dict)]
+        message = dns.message.make_response(dns.message.make_query(qname + ".", wanted))
+        for answer in answers:
+            try:
+                answer_type = dns.rdatatype.RdataType.make(int(answer["type"]))
+                rdata = dns.rdata.from_text(dns.rdataclass.IN, answer_type, str(answer["data"]))
+                owner = dns.name.from_text(normalise_name(str(answer["name"])) + ".")
+                ttl = int(answer.get("TTL", 0))
+            except (KeyError, TypeError, ValueError, dns.exception.DNSException):
+                continue  # the format has no RFC: skip what cannot be read
+            rrset = message.find_rrset(
+                message.answer, owner, dns.rdataclass.IN, answer_type, create=True
+            )
+            rrset.add(rdata, ttl)
+        return lookup_from_message(qname, rdtype, View.DOH, message)
+
+    # --- the authoritative view ---------------------------------------------------------
+
+    async def zone_for(self, name: str) -> Zone:
+        """The zone containing `name` (SOA walk through the public view) and its servers.
+        Cached for a few minutes; concurrent callers for one name share one walk."""
+        qname = normalise_name(name)
+        cached = self._zones.get(qname)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        task = self._zones_in_flight.get(qname)
+        if task is None:
+            task = asyncio.ensure_future(self._find_zone(qname))
+            self._zones_in_flight[qname] = task
+            task.add_done_callback(lambda _: self._zones_in_flight.pop(qname, None))
+        zone = await asyncio.shield(task)
+        if zone.found:
+            self._zones[qname] = (time.monotonic() + ZONE_CACHE_SECONDS, zone)
+        return zone
+
+    async def _find_zone(self, qname: str) -> Zone:
+        try:
+            zone_name = await dns.asyncresolver.zone_for_name(
+                qname + ".", resolver=self._stub, lifetime=self.config.timeout
+            )
+        except dns.resolver.NoNameservers as exc:
+            return Zone(qname, _failure_status(exc), detail=str(exc))
+        except dns.exception.Timeout:
+            return Zone(qname, Status.TIMEOUT, detail="no SOA answer in time")
+        except (dns.exception.DNSException, OSError, ValueError) as exc:
+            return Zone(qname, Status.ERROR, detail=str(exc))
+        zone = normalise_name(zone_name.to_text())
+        ns_lookup, soa_lookup = await asyncio.gather(
+            self.public(zone, "NS"), self.public(zone, "SOA")
+        )
+        if not ns_lookup.found:
+            status = Status.ERROR if ns_lookup.is_evidence else ns_lookup.status
+            return Zone(zone, status, detail=f"no NS records for {zone}: {ns_lookup.status}")
+        nameservers = tuple(sorted(ns_lookup.values))
+        address_lookups = await asyncio.gather(
+            *(self.public(ns, "A") for ns in nameservers),
+            *(self.public(ns, "AAAA") for ns in nameservers),
+        )
+        addresses = tuple(dict.fromkeys(v for lookup in address_lookups for v in lookup.values))
+        if not addresses:
+            return Zone(
+                zone,
+                Status.ERROR,
+                nameservers=nameservers,
+                detail=f"the nameservers of {zone} have no addresses",
+            )
+        soa_minimum = None
+        if soa_lookup.found:
+            with contextlib.suppress(ValueError, IndexError):
+                soa_minimum = int(soa_lookup.values[0].split()[-1])
+        return Zone(zone, Status.NOERROR, nameservers, addresses, soa_minimum=soa_minimum)
+
+    async def authoritative(self, name: str, rdtype: str, zone: Zone | None = None) -> Lookup:
+        """Asks the zone's own servers in turn until one gives evidence; without recursion,
+        so a CNAME to another zone comes back alone (ask for CNAME explicitly)."""
+        qname = normalise_name(name)
+        zone = zone or await self.zone_for(qname)
+        if not zone.found:
+            return Lookup(qname, rdtype, View.AUTHORITATIVE, zone.status, detail=zone.detail)
+        query = dns.message.make_query(qname + ".", rdtype)
+        query.flags &= ~dns.flags.RD
+        port = self.config.authoritative_port
+        deadline = time.monotonic() + self.config.timeout
+        failures: list[tuple[Status, str]] = []
+        for address in zone.addresses:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                failures.append((Status.TIMEOUT, "out of time"))
+                break
+            try:
+                response = await dns.asyncquery.udp(query, address, timeout=remaining, port=port)
+                if response.flags & dns.flags.TC:
+                    response = await dns.asyncquery.tcp(
+                        query, address, timeout=max(deadline - time.monotonic(), 0.1), port=port
+                    )
+            except dns.exception.Timeout:
+                failures.append((Status.TIMEOUT, f"{address} did not answer"))
+                continue
+            except (dns.exception.DNSException, OSError, ValueError) as exc:
+                failures.append((Status.ERROR, f"{address}: {exc}"))
+                continue
+            rcode = response.rcode()
+            if rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+                if not response.flags & dns.flags.AA:
+                    failures.append((Status.SERVFAIL, f"{address} is not authoritative (lame)"))
+                    continue
+                return lookup_from_message(
+                    qname, rdtype, View.AUTHORITATIVE, response, detail=f"from {address}"
+                )
+            failure = Status.REFUSED if rcode == dns.rcode.REFUSED else Status.SERVFAIL
+            failures.append((failure, f"{address} answered {dns.rcode.to_text(rcode)}"))
+        status = min((s for s, _ in failures), key=FAILURE_ORDER.index, default=Status.ERROR)
+        detail = "; ".join(d for _, d in failures)
+        return Lookup(qname, rdtype, View.AUTHORITATIVE, status, detail=detail)
+
+    async def lookup(self, name: str, rdtype: str, view: View = View.PUBLIC) -> Lookup:
+        if view == View.AUTHORITATIVE:
+            return await self.authoritative(name, rdtype)
+        if view == View.DOH:
+            return await self.doh(name, rdtype)
+        return await self.public(name, rdtype)
