@@ -119,8 +119,6 @@ def normalize_domain(raw: object, *, reserved: Iterable[str] = ()) -> DomainName
     labels = ascii_name.split(".")
     if any(len(label) > MAX_LABEL_LENGTH for label in labels):
         raise DomainNameError("TOO_LONG", "Each part of a domain name has at most 63 characters.")
-    if len(labels) < 2:
-        raise DomainNameError("INVALID_DOMAIN", "Enter a full domain name, such as example.com.")
     if labels[-1].isdigit():
         raise DomainNameError("INVALID_DOMAIN", "The last part of a domain name is never a number.")
     if any(ascii_name == s or ascii_name.endswith("." + s) for s in SPECIAL_USE_SUFFIXES):
@@ -128,6 +126,8 @@ def normalize_domain(raw: object, *, reserved: Iterable[str] = ()) -> DomainName
             "SPECIAL_USE", "This name is reserved for local or special use and has no public DNS."
         )
     psl = public_suffix_list()
+    if len(labels) < 2 and psl.publicsuffix(ascii_name, accept_unknown=False) is None:
+        raise DomainNameError("INVALID_DOMAIN", "Enter a full domain name, such as example.com.")
     public_suffix = psl.publicsuffix(ascii_name) or labels[-1]
     registrable = psl.privatesuffix(ascii_name)
     if registrable is None or psl.is_public(ascii_name):
