@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev lint format migrations check-deploy clean
+.PHONY: run test install install-dev dns-tools lint format migrations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ run: install
 
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The DNS integration tests run a real Knot DNS server and an Unbound resolver on loopback;
+# without them those tests skip (CI installs them and never skips).
+dns-tools:
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends knot knot-dnsutils unbound
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -132,6 +132,13 @@ CUSTOM_DOMAIN_TARGET = env("CUSTOM_DOMAIN_TARGET", default="") or (
 )
 CRON_SECRET = env("CRON_SECRET", default="")
 
+# --- DNS (dnscheck) -----------------------------------------------------------------------
+# Resolvers for the public view, `host[:port],...`; empty: the system's (/etc/resolv.conf).
+DNS_NAMESERVERS = env("DNS_NAMESERVERS", default="")
+DNS_DOH_URL = env("DNS_DOH_URL", default="https://cloudflare-dns.com/dns-query")
+DNS_AUTHORITATIVE_PORT = env.int("DNS_AUTHORITATIVE_PORT", default=53)
+DNS_TIMEOUT = env.float("DNS_TIMEOUT", default=3.0)
+
 # --- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],

@@ -1,5 +1,5 @@
+import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -39,9 +39,4 @@ def resolver(knot: KnotServer) -> DnsResolver:
 @pytest.fixture
 def label() -> str:
     """A fresh label per test, so tests sharing the server never see each other's records."""
-    import secrets
-
     return "t" + secrets.token_hex(4)
-
-
-__all__ = ["Path"]
