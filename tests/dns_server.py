@@ -184,6 +184,14 @@ zone:
             update.add(name.rstrip(".") + ".", ttl, rdtype, value)
         self._send(update)
 
+    def add_many(self, zone: str, records: list[tuple[str, str, str]], ttl: int = 300) -> None:
+        """Adds (name, type, value) records to one zone, a few hundred per update."""
+        for start in range(0, len(records), 200):
+            update = dns.update.UpdateMessage(zone)
+            for name, rdtype, value in records[start : start + 200]:
+                update.add(name.rstrip(".") + ".", ttl, rdtype, value)
+            self._send(update)
+
     def delete(self, name: str, rdtype: str | None = None) -> None:
         zone = self.zone_of(name)
         update = dns.update.UpdateMessage(zone)
