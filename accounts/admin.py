@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from accounts.models import ApiKey, Membership, Organization, Tenant, User
 from accounts.services import api_key_create, api_key_revoke
+from audit.admin import AuditedModelAdmin
 
 
 class EmailUserCreationForm(UserCreationForm):
@@ -29,7 +30,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AuditedModelAdmin, BaseUserAdmin):
     form = EmailUserChangeForm
     add_form = EmailUserCreationForm
     ordering = ["email"]
@@ -49,7 +50,7 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(AuditedModelAdmin):
     list_display = ["name", "id", "created_at"]
     search_fields = ["name", "id"]
     readonly_fields = ["id", "created_at"]
@@ -57,7 +58,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(AuditedModelAdmin):
     list_display = ["name", "id", "organization", "external_id", "created_at"]
     list_select_related = ["organization"]
     search_fields = ["name", "id", "external_id", "organization__name"]
@@ -66,7 +67,7 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(AuditedModelAdmin):
     """Keys are created here through the same service as in the dashboard, so the secret
     is hashed before it is stored; it is shown once, in the message after saving."""
 

@@ -29,6 +29,7 @@ from accounts.serializers import (
 from accounts.services import (
     api_key_create,
     api_key_revoke,
+    organization_switch,
     tenant_create,
     tenant_delete,
     tenant_update,
@@ -157,6 +158,7 @@ class CurrentOrganizationView(APIView):
         )
         if membership is None:
             raise NotFoundError("No such organization among yours.")
+        organization_switch(user=request.user, membership=membership)
         request.session[SESSION_ORGANIZATION_KEY] = membership.organization_id
         return respond(
             OrganizationSerializer(membership.organization).data,

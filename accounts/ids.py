@@ -55,4 +55,6 @@ class PrefixedIdField(models.CharField):
         kwargs.pop("default", None)
         kwargs.pop("editable", None)
         kwargs["prefix"] = self.prefix
+        if not self.primary_key:  # our default is a primary key; say when it is not
+            kwargs["primary_key"] = False
         return name, path, args, kwargs

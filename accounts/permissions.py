@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from accounts.authentication import ApiKeyPrincipal
 from accounts.models import Membership
 from accounts.selectors import membership_for, memberships_for_user
+from audit.services import record
 
 if TYPE_CHECKING:  # DRF loads these classes while rest_framework.views is importing
     from rest_framework.views import APIView
@@ -64,6 +65,21 @@ def resolve_organization(request: Request | HttpRequest) -> None:
     request.organization_role = membership.role
 
 
+def record_denial(request: Request | HttpRequest, permission: str) -> None:
+    """A member tried something their role does not allow: worth an audit event."""
+    record(
+        action="authorization.denied",
+        organization=request.organization,
+        outcome="denied",
+        metadata={
+            "permission": permission,
+            "role": request.organization_role,
+            "method": request.method,
+            "path": request.path,
+        },
+    )
+
+
 def has_org_permission(request: Request | HttpRequest, permission: str) -> bool:
     resolve_organization(request)
     return permission in ROLE_PERMISSIONS.get(request.organization_role, frozenset())
@@ -84,7 +100,10 @@ class HasOrgPermission(IsOrganizationMember):
     message = "Your role in this organization does not allow this action."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return has_org_permission(request, self.required)
+        allowed = has_org_permission(request, self.required)
+        if not allowed:
+            record_denial(request, self.required)
+        return allowed
 
 
 class IsOrganizationOwner(HasOrgPermission):
@@ -101,7 +120,10 @@ class OwnerWritesMembersRead(IsOrganizationMember):
         resolve_organization(request)
         if request.method in SAFE_METHODS:
             return True
-        return has_org_permission(request, "organization.manage")
+        allowed = has_org_permission(request, "organization.manage")
+        if not allowed:
+            record_denial(request, "organization.manage")
+        return allowed
 
 
 class StorefrontView(HasOrgPermission):

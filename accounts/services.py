@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.ids import random_base62
 from accounts.models import ApiKey, Membership, Organization, Tenant, User
+from audit.services import changes_between, record, target
 from config.errors import ConflictError, ServiceError
 
 API_KEY_PREFIX = "dk"
@@ -59,6 +60,12 @@ def hash_api_key(raw_key: str) -> str:
 def organization_create(*, name: str, owner: User) -> Organization:
     organization = Organization.objects.create(name=name.strip())
     Membership.objects.create(organization=organization, user=owner, role=Membership.Role.OWNER)
+    record(
+        action="organization.created",
+        organization=organization,
+        targets=[target(organization), target(owner, name=owner.email)],
+        metadata={"owner": owner.email},
+    )
     return organization
 
 
@@ -70,10 +77,34 @@ def membership_set(*, organization: Organization, user: User, role: str) -> Memb
     membership, created = Membership.objects.get_or_create(
         organization=organization, user=user, defaults={"role": role}
     )
-    if not created and membership.role != role:
+    if created:
+        record(
+            action="membership.created",
+            organization=organization,
+            targets=[target(user, name=user.email)],
+            changes={"role": [None, role]},
+        )
+    elif membership.role != role:
+        record(
+            action="membership.role_changed",
+            organization=organization,
+            targets=[target(user, name=user.email)],
+            changes={"role": [membership.role, role]},
+        )
         membership.role = role
         membership.save(update_fields=["role"])
     return membership
+
+
+def organization_switch(*, user: User, membership: Membership) -> None:
+    """Records that a dashboard session now acts in another of the user's organizations
+    (the view keeps the choice in the session)."""
+    record(
+        action="session.organization_switched",
+        organization=membership.organization,
+        targets=[target(membership.organization)],
+        metadata={"role": membership.role},
+    )
 
 
 @transaction.atomic
@@ -84,8 +115,11 @@ def user_get_or_create(*, email: str, password: str | None = None) -> tuple[User
         if password:
             user.set_password(password)
             user.save(update_fields=["password"])
+            record(action="user.password_set", targets=[target(user, name=user.email)])
         return user, False
-    return User.objects.create_user(email=email, password=password), True
+    user = User.objects.create_user(email=email, password=password)
+    record(action="user.created", targets=[target(user, name=user.email)])
+    return user, True
 
 
 # --- API keys ---------------------------------------------------------------------------
@@ -107,14 +141,28 @@ def api_key_create(
         secret_hash=hash_api_key(raw_key),
         created_by=created_by,
     )
+    record(
+        action="api_key.created",
+        organization=organization,
+        targets=[target(api_key, name=f"{api_key.name} ({prefix})")],
+    )
     return IssuedApiKey(api_key=api_key, raw_key=raw_key)
 
 
+@transaction.atomic
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
-    """Revokes the key; revoking a revoked key keeps its first revocation time."""
+    """Revokes the key; revoking a revoked key keeps its first revocation time (and
+    records nothing the second time)."""
     now = timezone.now()
-    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now)
+    revoked = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now)
     api_key.refresh_from_db(fields=["revoked_at"])
+    if revoked:
+        record(
+            action="api_key.revoked",
+            organization=api_key.organization_id,
+            targets=[target(api_key, name=f"{api_key.name} ({api_key.prefix})")],
+            changes={"revoked_at": [None, now.isoformat()]},
+        )
     return api_key
 
 
@@ -146,9 +194,16 @@ def _external_id_taken() -> TenantExternalIdTaken:
 def tenant_create(*, organization: Organization, name: str, external_id: str = "") -> Tenant:
     try:
         with transaction.atomic():
-            return Tenant.objects.create(
+            tenant = Tenant.objects.create(
                 organization=organization, name=name.strip(), external_id=external_id.strip()
             )
+            record(
+                action="tenant.created",
+                organization=organization,
+                targets=[target(tenant)],
+                changes={"name": [None, tenant.name], "external_id": [None, tenant.external_id]},
+            )
+            return tenant
     except IntegrityError as exc:
         raise TenantExternalIdTaken(
             errors={"external_id": [TenantExternalIdTaken.message]}
@@ -158,18 +213,23 @@ def tenant_create(*, organization: Organization, name: str, external_id: str = "
 def tenant_update(
     *, tenant: Tenant, name: str | None = None, external_id: str | None = None
 ) -> Tenant:
-    fields = []
+    before = {"name": tenant.name, "external_id": tenant.external_id}
     if name is not None:
         tenant.name = name.strip()
-        fields.append("name")
     if external_id is not None:
         tenant.external_id = external_id.strip()
-        fields.append("external_id")
-    if not fields:
+    changes = changes_between(before, {"name": tenant.name, "external_id": tenant.external_id})
+    if not changes:
         return tenant
     try:
         with transaction.atomic():
-            tenant.save(update_fields=[*fields, "updated_at"])
+            tenant.save(update_fields=[*changes, "updated_at"])
+            record(
+                action="tenant.updated",
+                organization=tenant.organization_id,
+                targets=[target(tenant)],
+                changes=changes,
+            )
     except IntegrityError as exc:
         raise TenantExternalIdTaken(
             errors={"external_id": [TenantExternalIdTaken.message]}
@@ -179,4 +239,5 @@ def tenant_update(
 
 @transaction.atomic
 def tenant_delete(*, tenant: Tenant) -> None:
+    record(action="tenant.deleted", organization=tenant.organization_id, targets=[target(tenant)])
     tenant.delete()

@@ -5,6 +5,7 @@ it into the database at start so staff can pause an entry from the admin."""
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -12,5 +13,8 @@ app = Celery("domainkeeper")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Entries are added by the apps that own the work, each with its cron written out.
-app.conf.beat_schedule = {}
+# Every periodic job, with its cron written out.
+app.conf.beat_schedule = {
+    # 30 3 * * *  (03:30 UTC daily): archive and prune audit events past AUDIT_RETENTION_DAYS
+    "audit-prune": {"task": "audit.prune", "schedule": crontab(minute="30", hour="3")},
+}

@@ -10,7 +10,7 @@ ERROR_SCHEMA = {
     "type": "object",
     "required": ["success", "code", "message", "errors"],
     "properties": {
-        "success": {"type": "boolean", "enum": [False]},
+        "success": {"type": "boolean", "description": "Always false."},
         "code": {"type": "string", "example": "VALIDATION_ERROR"},
         "message": {"type": "string"},
         "errors": {
@@ -49,7 +49,7 @@ class EnvelopeAutoSchema(AutoSchema):
                 "type": "object",
                 "required": ["success", "message", "data"],
                 "properties": {
-                    "success": {"type": "boolean", "enum": [True]},
+                    "success": {"type": "boolean", "description": "Always true."},
                     "message": {"type": "string"},
                     "data": media["schema"],
                 },

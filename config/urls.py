@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.urls import api_internal_urls as accounts_internal
 from accounts.urls import api_v1_urls as accounts_v1
+from audit.urls import api_internal_urls as audit_internal
+from audit.urls import api_v1_urls as audit_v1
 from config.views import health, home
 
 handler400 = "config.envelope.api_aware_400"
@@ -20,5 +22,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include(accounts_v1)),
+    path("api/v1/", include(audit_v1)),
     path("api/internal/", include(accounts_internal)),
+    path("api/internal/", include(audit_internal)),
 ]

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "accounts",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -40,6 +41,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -131,6 +133,11 @@ CUSTOM_DOMAIN_TARGET = env("CUSTOM_DOMAIN_TARGET", default="") or (
     urlsplit(BACKEND_BASE_URL).hostname or "127.0.0.1"
 )
 CRON_SECRET = env("CRON_SECRET", default="")
+
+# --- Audit log ----------------------------------------------------------------------------
+# Days to keep audit events; 0 keeps them forever. Older events are archived, then pruned.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=0)
+AUDIT_ARCHIVE_DIR = env("AUDIT_ARCHIVE_DIR", default=str(VAR_DIR / "audit-archive"))
 
 # --- DNS (dnscheck) -----------------------------------------------------------------------
 # Resolvers for the public view, `host[:port],...`; empty: the system's (/etc/resolv.conf).
