@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dnscheck.classify import (
     AddressObservation,
@@ -34,7 +34,7 @@ from dnscheck.classify import (
     spf_terms,
     summarise,
 )
-from dnscheck.lookup import Lookup, View
+from dnscheck.lookup import Lookup, Status, View
 from dnscheck.names import public_suffix_list
 from dnscheck.records import ExpectedRecord, Purpose, RecordResult, Summary
 from dnscheck.resolver import DnsResolver, Zone
@@ -60,18 +60,20 @@ class _Batch:
     memo: dict[tuple[View, str, str], asyncio.Task[Lookup]]
     authoritative: bool
 
-    def ask(self, view: View, name: str, rdtype: str) -> Awaitable[Lookup]:
+    def ask(
+        self, view: View, name: str, rdtype: str, zone: Zone | None = None
+    ) -> Awaitable[Lookup]:
         key = (view, name.lower().rstrip("."), rdtype)
         task = self.memo.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._ask(view, key[1], rdtype))
+            task = asyncio.ensure_future(self._ask(view, key[1], rdtype, zone))
             self.memo[key] = task
         return task
 
-    async def _ask(self, view: View, name: str, rdtype: str) -> Lookup:
+    async def _ask(self, view: View, name: str, rdtype: str, zone: Zone | None) -> Lookup:
         async with self.limit:
             if view == View.AUTHORITATIVE:
-                return await self.resolver.authoritative(name, rdtype)
+                return await self.resolver.authoritative(name, rdtype, zone)
             if view == View.DOH:
                 return await self.resolver.doh(name, rdtype)
             return await self.resolver.public(name, rdtype)
@@ -80,9 +82,10 @@ class _Batch:
         return self.ask(View.PUBLIC, name, rdtype)
 
     async def maybe_authoritative(self, name: str, rdtype: str, zone: Zone) -> Lookup | None:
+        """The zone's own servers, asked with the zone already found (no second walk)."""
         if not self.authoritative or not zone.found:
             return None
-        return await self.ask(View.AUTHORITATIVE, name, rdtype)
+        return await self.ask(View.AUTHORITATIVE, name, rdtype, zone)
 
     async def zone(self, name: str) -> Zone:
         async with self.limit:
@@ -99,8 +102,15 @@ async def check_records(
     """Checks every record; the results come back in the order of `records`, each with
     its zone filled in (so `result.record.host` is what to type)."""
     batch = _Batch(resolver, asyncio.Semaphore(concurrency), {}, authoritative)
-    bases = {base_name(r.name) for r in records}
+    bases = sorted({base_name(r.name) for r in records})
     zones = dict(zip(bases, await asyncio.gather(*(batch.zone(b) for b in bases)), strict=True))
+    missing = dict(
+        zip(
+            bases,
+            await asyncio.gather(*(_registrable_missing(batch, zones[b], b) for b in bases)),
+            strict=True,
+        )
+    )
     siblings: dict[str, frozenset[str]] = {}
     for record in records:
         if record.type == "CNAME":
@@ -110,7 +120,13 @@ async def check_records(
         return list(
             await asyncio.gather(
                 *(
-                    _check_one(batch, r, zones[base_name(r.name)], siblings.get(base_name(r.name)))
+                    _check_one(
+                        batch,
+                        r,
+                        zones[base_name(r.name)],
+                        siblings.get(base_name(r.name)),
+                        missing[base_name(r.name)],
+                    )
                     for r in records
                 )
             )
@@ -138,23 +154,28 @@ async def check_set(
     return summarise(results, zone_nameservers=nameservers)
 
 
-def _registrable_missing(zone: Zone, name: str) -> str | None:
-    """The registrable domain when DNS says it does not exist (the SOA walk ended above it,
-    at the public suffix), else None."""
+async def _registrable_missing(batch: _Batch, zone: Zone, name: str) -> str | None:
+    """The registrable domain when DNS says it does not exist, else None. Only asked when
+    the SOA walk ended above it, which is also normal under private suffixes such as
+    github.io that serve their users' names without delegating them."""
     if not zone.found:
         return None
     registrable = public_suffix_list().privatesuffix(name)
-    if registrable and zone.name != registrable and not zone.name.endswith("." + registrable):
-        return registrable
-    return None
+    if not registrable or zone.name == registrable or zone.name.endswith("." + registrable):
+        return None
+    lookup = await batch.public(registrable, "SOA")
+    return registrable if lookup.status == Status.NXDOMAIN else None
 
 
 async def _check_one(
-    batch: _Batch, record: ExpectedRecord, zone: Zone, siblings: frozenset[str] | None
+    batch: _Batch,
+    record: ExpectedRecord,
+    zone: Zone,
+    siblings: frozenset[str] | None,
+    missing_domain: str | None,
 ) -> RecordResult:
     if zone.found and not record.zone:
         record = record.in_zone(zone.name)
-    missing_domain = _registrable_missing(zone, record.name)
     if missing_domain:
         return domain_not_found(record, missing_domain)
     checker = _CHECKERS.get((record.type, record.purpose)) or _CHECKERS.get((record.type, None))
@@ -170,8 +191,15 @@ async def _check_cname(
     batch: _Batch, record: ExpectedRecord, zone: Zone, siblings: frozenset[str]
 ) -> RecordResult:
     public = await batch.public(record.name, "CNAME")
-    if public.found or public.is_transient:
-        return classify_cname(record, CnameObservation(public, sibling_targets=siblings))
+    first = classify_cname(record, CnameObservation(public, sibling_targets=siblings))
+    if first.ok or public.is_transient:
+        return first
+    if public.found:  # a wrong value: is the right one already at the source?
+        authoritative = await batch.maybe_authoritative(record.name, "CNAME", zone)
+        observation = CnameObservation(
+            public, authoritative=authoritative, sibling_targets=siblings
+        )
+        return classify_cname(record, observation)
     doubled_name = f"{record.name}.{zone.name}" if zone.found else None
     authoritative, doubled, a, aaaa, txt, mx = await asyncio.gather(
         batch.maybe_authoritative(record.name, "CNAME", zone),
@@ -199,14 +227,14 @@ async def _check_token(
 ) -> RecordResult:
     public = await batch.public(record.name, "TXT")
     first = classify_txt_token(record, TxtObservation(public))
-    if first.ok or first.hint != "token_missing":
+    if first.ok or public.is_transient:
         return first
     doubled_name = f"{record.name}.{zone.name}" if zone.found else None
-    parent_name = record.name.split(".", 1)[1]
+    parent_name = record.name.split(".", 1)[1] if "." in record.name else None
     authoritative, doubled, parent = await asyncio.gather(
         batch.maybe_authoritative(record.name, "TXT", zone),
         batch.public(doubled_name, "TXT") if doubled_name else _none(),
-        batch.public(parent_name, "TXT"),
+        batch.public(parent_name, "TXT") if parent_name else _none(),
     )
     observation = TxtObservation(
         public, authoritative, doubled, parent, negative_ttl=zone.soa_minimum
@@ -231,7 +259,9 @@ async def _check_dmarc(
     public, apex, organizational = await asyncio.gather(
         batch.public(record.name, "TXT"),
         batch.public(domain, "TXT"),
-        batch.public(f"_dmarc.{registrable}", "TXT") if registrable != domain else _none(),
+        batch.public(f"_dmarc.{registrable}", "TXT")
+        if registrable and registrable != domain
+        else _none(),
     )
     return classify_dmarc(record, DmarcObservation(public, apex, organizational))
 
@@ -240,8 +270,9 @@ async def _check_mx(
     batch: _Batch, record: ExpectedRecord, zone: Zone, siblings: frozenset[str]
 ) -> RecordResult:
     public = await batch.public(record.name, "MX")
-    if public.found or public.is_transient:
-        return classify_mail_from_mx(record, MxObservation(public))
+    first = classify_mail_from_mx(record, MxObservation(public))
+    if first.ok or public.is_transient or public.via:
+        return first
     cname, authoritative = await asyncio.gather(
         batch.public(record.name, "CNAME"), batch.maybe_authoritative(record.name, "MX", zone)
     )
@@ -263,7 +294,7 @@ async def _check_txt_value(
 ) -> RecordResult:
     public = await batch.public(record.name, "TXT")
     first = classify_txt_value(record, TxtObservation(public))
-    if first.hint != "not_found":
+    if first.ok or public.is_transient:
         return first
     doubled_name = f"{record.name}.{zone.name}" if zone.found else None
     authoritative, doubled, cname = await asyncio.gather(
@@ -291,6 +322,7 @@ _CHECKERS: dict[tuple[str, str | None], Checker] = {
     ("TXT", None): _check_txt_value,
     ("MX", None): _check_mx,
     ("A", None): _check_address,
+    ("AAAA", None): _check_address,
 }
 
 
@@ -302,54 +334,67 @@ class _SpfWalk:
     lookups: int = 0
     void: int = 0
     transient: bool = False
+    broken: list[str] = field(default_factory=list)
+    loops: list[str] = field(default_factory=list)
 
 
 async def evaluate_spf(
     ask: Callable[[str, str], Awaitable[Lookup]], record: str, domain: str
 ) -> SpfEvaluation:
     """Counts the DNS-querying terms of an SPF record through its includes and redirect,
-    and the void lookups among them (RFC 7208 4.6.4)."""
-    walk_state = _SpfWalk()
-    broken: list[str] = []
+    and the void lookups among them (RFC 7208 4.6.4). Terms with macros (`%{i}`) are
+    counted but not followed: their names depend on the message being checked."""
+    walk = _SpfWalk()
 
-    async def walk(text: str, current: str, depth: int, seen: frozenset[str]) -> None:
+    async def visit(text: str, current: str, depth: int, path: frozenset[str]) -> None:
         if depth > SPF_MAX_DEPTH:
             return
-        for term in spf_terms(text):
+        terms = spf_terms(text)
+        has_all = any(t.lower().lstrip("+-~?") == "all" for t in terms)
+        for term in terms:
             bare = term.lstrip("+-~?").lower()
+            if bare.startswith("redirect=") and has_all:
+                continue  # ignored next to an `all` mechanism (RFC 7208 6.1)
             if bare.startswith(("include:", "redirect=")):
+                walk.lookups += 1
                 target = bare.split(":", 1)[1] if bare.startswith("include:") else bare[9:]
-                walk_state.lookups += 1
-                if target in seen:
+                target = target.rstrip(".")
+                if "%" in target:
+                    continue
+                if target in path:
+                    walk.loops.append(term)
                     continue
                 txt = await ask(target, "TXT")
                 if txt.is_transient:
-                    walk_state.transient = True
+                    walk.transient = True
                     continue
-                if not txt.found:
-                    walk_state.void += 1
+                if txt.absent:
+                    walk.void += 1
                 child = [v for v in (txt.values if txt.found else ()) if is_spf(v)]
                 if len(child) != 1:
-                    broken.append(target)
+                    walk.broken.append(term)
                     continue
-                await walk(child[0], target, depth + 1, seen | {target})
+                await visit(child[0], target, depth + 1, path | {target})
             elif bare in ("a", "mx", "ptr") or bare.startswith(
                 ("a:", "a/", "mx:", "mx/", "ptr:", "exists:")
             ):
-                walk_state.lookups += 1
+                walk.lookups += 1
                 if bare.startswith(("ptr", "exists:")):
-                    continue  # counted; their answers do not decide anything we report
+                    continue  # counted; their answers depend on the connecting client
                 name = bare.split(":", 1)[1].split("/", 1)[0] if ":" in bare else current
-                answer = await ask(name, "MX" if bare.startswith("mx") else "A")
+                if "%" in name:
+                    continue
+                answer = await ask(name.rstrip("."), "MX" if bare.startswith("mx") else "A")
                 if answer.is_transient:
-                    walk_state.transient = True
-                elif not answer.found:
-                    walk_state.void += 1
+                    walk.transient = True
+                elif answer.absent:
+                    walk.void += 1
 
-    await walk(record, domain, 0, frozenset({domain}))
+    await visit(record, domain, 0, frozenset({domain}))
     return SpfEvaluation(
-        lookups=walk_state.lookups,
-        void_lookups=walk_state.void,
-        broken_includes=tuple(dict.fromkeys(broken)),
-        transient=walk_state.transient,
+        lookups=walk.lookups,
+        void_lookups=walk.void,
+        broken_includes=tuple(dict.fromkeys(walk.broken)),
+        loops=tuple(dict.fromkeys(walk.loops)),
+        transient=walk.transient,
     )

@@ -4,7 +4,6 @@ exact value to paste. No I/O here: `dnscheck.check` gathers the observations."""
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -44,7 +43,8 @@ class SpfEvaluation:
 
     lookups: int = 0  # terms that cause DNS lookups: include a mx ptr exists redirect
     void_lookups: int = 0  # of those, lookups that found nothing (NXDOMAIN or no data)
-    broken_includes: tuple[str, ...] = ()  # include targets without an SPF record
+    broken_includes: tuple[str, ...] = ()  # `include:`/`redirect=` terms without one SPF record
+    loops: tuple[str, ...] = ()  # terms that lead back to a record already on the path
     transient: bool = False  # some lookup failed: the counts are a lower bound
 
 
@@ -81,8 +81,13 @@ def _result(
     seen: str | None = None,
     suggested: str | None = None,
     detail: str = "",
+    absent_at_source: bool = False,
 ) -> RecordResult:
-    return RecordResult(record, outcome, hint, fix, seen, suggested, detail)
+    return RecordResult(record, outcome, hint, fix, seen, suggested, detail, absent_at_source)
+
+
+def _missing_at_source(authoritative: Lookup | None) -> bool:
+    return authoritative is not None and authoritative.absent
 
 
 def _ok(record: ExpectedRecord, seen: str | None) -> RecordResult:
@@ -111,19 +116,18 @@ def _dns_error(record: ExpectedRecord, lookup: Lookup) -> RecordResult:
 
 
 def _propagating(
-    record: ExpectedRecord, seen: str | None, negative_ttl: int | None
+    record: ExpectedRecord, seen: str | None, wait_seconds: int | None, *, stale: bool = False
 ) -> RecordResult:
-    wait = (
-        f"within {_duration(negative_ttl)}"
-        if negative_ttl
-        else "within the zone's negative-cache time"
-    )
+    """The zone's servers publish the right record; resolvers still hold an older answer
+    (a cached miss for the negative TTL, or the old value for its TTL)."""
+    wait = f"within {_duration(wait_seconds)}" if wait_seconds else "within the cache time"
+    remembered = "the old value" if stale else "it as missing"
     return _result(
         record,
         Outcome.MISSING,
         "propagating",
-        "The record is published at your DNS host. Resolvers that asked before still remember "
-        f"it as missing; that clears {wait}. Nothing to change.",
+        f"The record is published at your DNS host. Resolvers that asked before still remember "
+        f"{remembered}; that clears {wait}. Nothing to change.",
         seen,
     )
 
@@ -155,8 +159,22 @@ def classify_cname(record: ExpectedRecord, obs: CnameObservation) -> RecordResul
     public = obs.public
     if public.is_transient:
         return _dns_error(record, public)
-    if public.found:
-        return _judge_cname(record, public.values, obs)
+    seen_publicly = _judge_cname(record, public.values, obs) if public.found else None
+    if seen_publicly is not None and seen_publicly.ok:
+        return seen_publicly
+
+    # What the zone's own servers hold decides first: the customer may have fixed it already.
+    authoritative = obs.authoritative
+    if authoritative is not None and authoritative.found:
+        at_source = _judge_cname(record, authoritative.values, obs)
+        if at_source.ok:
+            if seen_publicly is not None:
+                return _propagating(record, public.values[0], public.ttl, stale=True)
+            return _propagating(record, authoritative.values[0], obs.negative_ttl)
+        if seen_publicly is None:
+            return at_source
+    if seen_publicly is not None:
+        return seen_publicly
 
     if obs.doubled is not None and obs.doubled.found:
         return _result(
@@ -189,14 +207,14 @@ def classify_cname(record: ExpectedRecord, obs: CnameObservation) -> RecordResul
             f"then add a CNAME record with host `{record.host}` and value `{record.value}`.",
             seen,
         )
-
-    authoritative = obs.authoritative
-    if authoritative is not None and authoritative.found:
-        judged = _judge_cname(record, authoritative.values, obs)
-        if judged.ok:
-            return _propagating(record, authoritative.values[0], obs.negative_ttl)
-        return judged
-    return _result(record, Outcome.MISSING, "not_found", _add_fix(record))
+    return _result(
+        record,
+        Outcome.MISSING,
+        "not_found",
+        _add_fix(record),
+        detail=authoritative.detail if authoritative is not None else "",
+        absent_at_source=_missing_at_source(authoritative),
+    )
 
 
 def _judge_cname(
@@ -242,14 +260,10 @@ def _unquote(value: str) -> str:
     return value.strip().strip("\"'").strip()
 
 
-def classify_txt_token(record: ExpectedRecord, obs: TxtObservation) -> RecordResult:
-    """`record.value` is `<prefix>=<token>`, published at `record.name`."""
+def _token_verdict(record: ExpectedRecord, values: tuple[str, ...]) -> RecordResult | None:
+    """The verdict on the TXT values at the name, or None when nothing there is ours."""
     prefix, _, token = record.value.partition("=")
     expected = record.value.lower()
-    public = obs.public
-    if public.is_transient:
-        return _dns_error(record, public)
-    values = public.values if public.found else ()
     for value in values:
         if value.strip().lower() == expected:
             return _ok(record, value)
@@ -284,6 +298,30 @@ def classify_txt_token(record: ExpectedRecord, obs: TxtObservation) -> RecordRes
                 f"changed or re-added. Replace the value with `{record.value}`.",
                 value,
             )
+    return None
+
+
+def classify_txt_token(record: ExpectedRecord, obs: TxtObservation) -> RecordResult:
+    """`record.value` is `<prefix>=<token>`, published at `record.name`."""
+    _, _, token = record.value.partition("=")
+    expected = record.value.lower()
+    public = obs.public
+    if public.is_transient:
+        return _dns_error(record, public)
+    values = public.values if public.found else ()
+    seen_publicly = _token_verdict(record, values)
+    if seen_publicly is not None and seen_publicly.ok:
+        return seen_publicly
+    authoritative = obs.authoritative
+    if authoritative is not None and authoritative.found:
+        at_source = _token_verdict(record, authoritative.values)
+        if at_source is not None and at_source.ok:
+            wait = public.ttl if values else obs.negative_ttl
+            return _propagating(record, record.value, wait, stale=bool(values))
+        if seen_publicly is None and at_source is not None:
+            return at_source
+    if seen_publicly is not None:
+        return seen_publicly
     if obs.doubled is not None and any(_unquote(v).lower() == expected for v in obs.doubled.values):
         return _result(
             record, Outcome.MISSING, "doubled_name", _doubled_fix(record), obs.doubled.values[0]
@@ -300,32 +338,22 @@ def classify_txt_token(record: ExpectedRecord, obs: TxtObservation) -> RecordRes
             f"add a TXT record there with value `{record.value}` (you may delete the other).",
             next(v for v in obs.parent.values if token.lower() in v.lower()),
         )
-    authoritative = obs.authoritative
-    if (
-        authoritative is not None
-        and authoritative.found
-        and any(v.strip().lower() == expected for v in authoritative.values)
-    ):
-        return _propagating(record, record.value, obs.negative_ttl)
-    seen = ", ".join(values) if values else None
-    return _result(record, Outcome.MISSING, "token_missing", _add_fix(record), seen)
-
-
-# --- TXT with an exact value (our own DKIM key) ------------------------------------------
+    return _result(
+        record,
+        Outcome.MISSING,
+        "token_missing",
+        _add_fix(record),
+        ", ".join(values) if values else None,
+        absent_at_source=_missing_at_source(authoritative),
+    )
 
 
 def _squash(value: str) -> str:
     return "".join(value.split()).lower()
 
 
-def classify_txt_value(record: ExpectedRecord, obs: TxtObservation) -> RecordResult:
-    """A TXT record whose whole value we publish, compared without the spaces and the
-    string splits that panels add or drop."""
-    public = obs.public
-    if public.is_transient:
-        return _dns_error(record, public)
+def _value_verdict(record: ExpectedRecord, values: tuple[str, ...]) -> RecordResult | None:
     wanted = _squash(record.value)
-    values = public.values if public.found else ()
     for value in values:
         if _squash(value) == wanted:
             return _ok(record, value)
@@ -350,6 +378,30 @@ def classify_txt_value(record: ExpectedRecord, obs: TxtObservation) -> RecordRes
                 f"(an old key, or one cut short when pasted). Replace it with `{record.value}`.",
                 value,
             )
+    return None
+
+
+def classify_txt_value(record: ExpectedRecord, obs: TxtObservation) -> RecordResult:
+    """A TXT record whose whole value we publish (our own DKIM key), compared without the
+    spaces and string splits that panels add or drop."""
+    public = obs.public
+    if public.is_transient:
+        return _dns_error(record, public)
+    values = public.values if public.found else ()
+    seen_publicly = _value_verdict(record, values)
+    if seen_publicly is not None and seen_publicly.ok:
+        return seen_publicly
+    authoritative = obs.authoritative
+    if authoritative is not None and authoritative.found:
+        at_source = _value_verdict(record, authoritative.values)
+        if at_source is not None and at_source.ok:
+            wait = public.ttl if values else obs.negative_ttl
+            return _propagating(record, authoritative.values[0], wait, stale=bool(values))
+        if seen_publicly is None and at_source is not None:
+            return at_source
+    if seen_publicly is not None:
+        return seen_publicly
+    wanted = _squash(record.value)
     if obs.doubled is not None and any(_squash(v) == wanted for v in obs.doubled.values):
         return _result(
             record, Outcome.MISSING, "doubled_name", _doubled_fix(record), obs.doubled.values[0]
@@ -363,11 +415,13 @@ def classify_txt_value(record: ExpectedRecord, obs: TxtObservation) -> RecordRes
             f"belongs. Delete it and add a TXT record with value `{record.value}`.",
             obs.cname.values[0],
         )
-    authoritative = obs.authoritative
-    if authoritative is not None and any(_squash(v) == wanted for v in authoritative.values):
-        return _propagating(record, authoritative.values[0], obs.negative_ttl)
     return _result(
-        record, Outcome.MISSING, "not_found", _add_fix(record), ", ".join(values) or None
+        record,
+        Outcome.MISSING,
+        "not_found",
+        _add_fix(record),
+        ", ".join(values) or None,
+        absent_at_source=_missing_at_source(authoritative),
     )
 
 
@@ -375,9 +429,17 @@ def classify_txt_value(record: ExpectedRecord, obs: TxtObservation) -> RecordRes
 
 SPF_LOOKUP_LIMIT = 10
 SPF_VOID_LIMIT = 2
+_DOMAIN_SPEC = r"[A-Za-z0-9_%{}.\-/+=]+"  # domains, with macros (RFC 7208 7)
 SPF_TERM = re.compile(
-    r"^[+\-~?]?(all|include:|a\b|a:|a/|mx\b|mx:|mx/|ptr\b|ptr:|ip4:|ip6:|exists:)"
-    r"|^(redirect=|exp=)",
+    r"^(?:v=spf1"
+    r"|[+\-~?]?(?:all"
+    rf"|include:{_DOMAIN_SPEC}"
+    rf"|(?:a|mx)(?::{_DOMAIN_SPEC})?(?:/\d{{1,3}})?(?://\d{{1,3}})?"
+    rf"|ptr(?::{_DOMAIN_SPEC})?"
+    r"|ip4:\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?"
+    r"|ip6:[0-9A-Fa-f:.]+(?:/\d{1,3})?"
+    rf"|exists:{_DOMAIN_SPEC})"
+    rf"|[A-Za-z][A-Za-z0-9_.\-]*={_DOMAIN_SPEC}?)$",  # redirect=, exp=, unknown modifiers
     re.IGNORECASE,
 )
 
@@ -395,10 +457,19 @@ def _is_all(term: str) -> bool:
     return term.lower().lstrip("+-~?") == "all"
 
 
+def spf_term_key(term: str) -> str:
+    """A term as compared: `+` is the default qualifier, names ignore case and a final dot."""
+    text = term.strip().lower()
+    if text.startswith("+"):
+        text = text[1:]
+    return text.rstrip(".")
+
+
 def spf_with_terms(existing: str, required: list[str]) -> str:
     """The existing record with the missing terms inserted before `all` or `redirect=`."""
     terms = spf_terms(existing)
-    missing = [t for t in required if t.lower() not in {x.lower() for x in terms}]
+    have = {spf_term_key(t) for t in terms}
+    missing = [t for t in required if spf_term_key(t) not in have]
     cut = next(
         (i for i, t in enumerate(terms) if _is_all(t) or t.lower().startswith("redirect=")),
         len(terms),
@@ -407,8 +478,9 @@ def spf_with_terms(existing: str, required: list[str]) -> str:
 
 
 def merge_spf(records: list[str], required: list[str]) -> str:
-    """One record from several: every mechanism once, our terms, the strictest-kept `all`
-    of the first record that has one (default `~all`)."""
+    """One record from several: every mechanism once (a `redirect=X` becomes `include:X`,
+    since next to an `all` a redirect is ignored), our terms, then the `all` of the first
+    record that has one (default `~all`)."""
     merged: list[str] = []
     seen: set[str] = set()
     final_all = None
@@ -417,25 +489,33 @@ def merge_spf(records: list[str], required: list[str]) -> str:
             if _is_all(term):
                 final_all = final_all or term
                 continue
-            if term.lower() not in seen:
-                seen.add(term.lower())
+            if term.lower().startswith("redirect="):
+                term = "include:" + term.split("=", 1)[1]
+            elif term.lower().startswith("exp="):
+                continue  # one explanation at most, and it is optional
+            if spf_term_key(term) not in seen:
+                seen.add(spf_term_key(term))
                 merged.append(term)
     for term in required:
-        if term.lower() not in seen:
-            seen.add(term.lower())
+        if spf_term_key(term) not in seen:
+            seen.add(spf_term_key(term))
             merged.append(term)
     return " ".join(["v=spf1", *merged, final_all or "~all"])
 
 
 def _split_without_space(strings: tuple[str, ...]) -> bool:
-    """A value split into character-strings is joined with no separator (RFC 7208 3.3);
-    a panel that split `... include:a.com include:b.com` at the space glues two terms."""
-    for left, right in itertools.pairwise(strings):
-        if left and right and not left[-1].isspace() and not right[0].isspace():
-            next_word = right.split()[0] if right.split() else ""
-            if SPF_TERM.match(next_word):
-                return True
-    return False
+    """A value split into character-strings is joined with no separator (RFC 7208 3.3).
+    When a panel split `... ip4:192.0.2.1 include:a.com` at the space, the joined record
+    glues two terms into one invalid term, where joining with a space would be valid."""
+    if len(strings) < 2:
+        return False
+    glued = "".join(strings).split()
+    spaced = " ".join(strings).split()
+    return (
+        glued != spaced
+        and any(not SPF_TERM.match(t) for t in glued)
+        and all(SPF_TERM.match(t) for t in spaced)
+    )
 
 
 def classify_spf(
@@ -479,8 +559,8 @@ def classify_spf(
     spf = spf_records[0]
     index = values.index(spf)
     strings = txt.txt_strings[index] if index < len(txt.txt_strings) else ()
-    if len(strings) > 1 and _split_without_space(strings):
-        joined = " ".join(s.strip() for s in strings)
+    if _split_without_space(strings):
+        joined = " ".join(" ".join(strings).split())
         return _result(
             record,
             Outcome.MISMATCH,
@@ -491,8 +571,8 @@ def classify_spf(
             spf,
             suggested=spf_with_terms(joined, required),
         )
-    present = {t.lower() for t in spf_terms(spf)}
-    if any(term.lower() not in present for term in required):
+    present = {spf_term_key(t) for t in spf_terms(spf)}
+    if any(spf_term_key(term) not in present for term in required):
         updated = spf_with_terms(spf, required)
         return _result(
             record,
@@ -504,14 +584,25 @@ def classify_spf(
             suggested=updated,
         )
     if evaluation is not None:
-        if evaluation.broken_includes:
-            broken = ", ".join(evaluation.broken_includes)
+        if evaluation.loops:
+            looped = ", ".join(f"`{t}`" for t in evaluation.loops)
             return _result(
                 record,
                 Outcome.MISMATCH,
                 "spf_include_broken",
-                f"Your SPF record includes {broken}, which has no SPF record of its own. "
-                "Receivers treat that as a permanent error: remove that include (or fix the "
+                f"Your SPF record's {looped} leads back to a record already being evaluated "
+                "(an include loop). Receivers give up with a permanent error: remove the term "
+                "that closes the loop.",
+                spf,
+            )
+        if evaluation.broken_includes:
+            broken = ", ".join(f"`{t}`" for t in evaluation.broken_includes)
+            return _result(
+                record,
+                Outcome.MISMATCH,
+                "spf_include_broken",
+                f"Your SPF record's {broken} names a domain with no single SPF record of its "
+                "own. Receivers treat that as a permanent error: remove that term (or fix the "
                 "name).",
                 spf,
             )
@@ -534,6 +625,16 @@ def classify_spf(
                 f"{evaluation.void_lookups} terms of your SPF record name domains that do "
                 f"not exist or have no records; more than {SPF_VOID_LIMIT} is a permanent "
                 "error (RFC 7208 4.6.4). Remove the terms for those names.",
+                spf,
+            )
+        if evaluation.transient:
+            return _result(
+                record,
+                Outcome.ERROR,
+                "dns_error",
+                "Some names your SPF record includes did not answer (SERVFAIL or timeout), "
+                "so it cannot be judged yet. We keep retrying; if it lasts, check those "
+                "includes with their providers.",
                 spf,
             )
     return _ok(record, spf)
@@ -579,17 +680,18 @@ def dmarc_problems(value: str) -> list[str]:
     return problems
 
 
-def dmarc_policy(value: str) -> str | None:
+def dmarc_policy(value: str, tag: str = "p") -> str | None:
     for part in value.split(";"):
         match = DMARC_TAG.match(part)
-        if match and match.group(1).lower() == "p":
+        if match and match.group(1).lower() == tag:
             return match.group(2).lower()
     return None
 
 
 def classify_dmarc(record: ExpectedRecord, obs: DmarcObservation) -> RecordResult:
     """`record.value` is the recommended record (`v=DMARC1; p=none; rua=mailto:...`) at
-    `_dmarc.<domain>`. A policy inherited from the organizational domain counts."""
+    `_dmarc.<domain>`. A policy inherited from the organizational domain counts, with its
+    subdomain policy (`sp=`) when it has one."""
     public = obs.public
     if public.is_transient:
         return _dns_error(record, public)
@@ -604,15 +706,27 @@ def classify_dmarc(record: ExpectedRecord, obs: DmarcObservation) -> RecordResul
             " | ".join(records),
         )
     if records:
+        if not is_dmarc(records[0]):
+            return _result(
+                record,
+                Outcome.MISMATCH,
+                "literal_quotes",
+                f"The DMARC record at `{record.host}` has quote marks inside its text, so "
+                f"receivers cannot read it. Enter the value without them: "
+                f"`{_unquote(records[0])}`.",
+                records[0],
+            )
         return _judge_dmarc(record, records[0], inherited_from=None)
     organizational = obs.organizational
-    if organizational is not None and organizational.found:
+    if organizational is not None:
+        if organizational.is_transient:
+            return _dns_error(record, organizational)
         inherited = [v for v in organizational.values if is_dmarc(v)]
         if len(inherited) == 1 and not dmarc_problems(inherited[0]):
             return _judge_dmarc(record, inherited[0], inherited_from=organizational.name)
     apex = obs.apex
-    if apex is not None and apex.found and any(is_dmarc(v) for v in apex.values):
-        misplaced = next(v for v in apex.values if is_dmarc(v))
+    if apex is not None and apex.found and any(is_dmarc(_unquote(v)) for v in apex.values):
+        misplaced = next(v for v in apex.values if is_dmarc(_unquote(v)))
         return _result(
             record,
             Outcome.MISMATCH,
@@ -632,7 +746,7 @@ def classify_dmarc(record: ExpectedRecord, obs: DmarcObservation) -> RecordResul
 
 
 def _judge_dmarc(record: ExpectedRecord, value: str, inherited_from: str | None) -> RecordResult:
-    problems = dmarc_problems(_unquote(value))
+    problems = dmarc_problems(value)
     if problems:
         return _result(
             record,
@@ -644,13 +758,16 @@ def _judge_dmarc(record: ExpectedRecord, value: str, inherited_from: str | None)
             suggested=record.value,
         )
     source = f" (inherited from {inherited_from})" if inherited_from else ""
-    if dmarc_policy(value) == "none":
+    policy = dmarc_policy(value, tag="sp") if inherited_from else None
+    policy = policy or dmarc_policy(value)
+    if policy == "none":
         return _result(
             record,
             Outcome.OK,
             "dmarc_policy_none",
-            f"DMARC is in monitoring mode (p=none){source}: receivers report but do not act. "
-            "When the reports show only your own mail, move to p=quarantine, then p=reject.",
+            f"DMARC is in monitoring mode{source}: receivers report but do not act on mail "
+            "from this domain. When the reports show only your own mail, move to quarantine, "
+            "then reject.",
             value,
         )
     return _result(record, Outcome.OK, None, f"Nothing to do{source}.", value)
@@ -666,11 +783,30 @@ def classify_mail_from_mx(record: ExpectedRecord, obs: MxObservation) -> RecordR
     public = obs.public
     if public.is_transient:
         return _dns_error(record, public)
+    cname_target = public.via or (obs.cname.values[0] if obs.cname and obs.cname.found else None)
+    if cname_target:
+        return _result(
+            record,
+            Outcome.MISMATCH,
+            "mailfrom_cname_conflict",
+            f"`{record.host}` has a CNAME record (to `{cname_target}`), and a name with a CNAME "
+            "can have no MX of its own. Choose a MAIL FROM host that is free, or delete the "
+            f"CNAME, then add an MX record with value `{record.value}`.",
+            cname_target,
+        )
     expected_host = record.value.split()[-1].lower().rstrip(".")
+
+    def has_ours(lookup: Lookup | None) -> bool:
+        return bool(lookup and lookup.found and expected_host in _mx_hosts(lookup))
+
+    if has_ours(public):
+        return _ok(record, ", ".join(public.values))
+    if has_ours(obs.authoritative):
+        assert obs.authoritative is not None
+        return _propagating(
+            record, ", ".join(obs.authoritative.values), public.ttl, stale=public.found
+        )
     if public.found:
-        hosts = [v.split()[-1] for v in public.values]
-        if expected_host in hosts:
-            return _ok(record, ", ".join(public.values))
         expected_region = SES_FEEDBACK_MX.match(record.value.lower())
         for value in public.values:
             region = SES_FEEDBACK_MX.match(value)
@@ -692,30 +828,18 @@ def classify_mail_from_mx(record: ExpectedRecord, obs: MxObservation) -> RecordR
             f"Change it to `{record.value}`: bounces to the MAIL FROM host must reach us.",
             ", ".join(public.values),
         )
-    if obs.cname is not None and obs.cname.found:
-        return _result(
-            record,
-            Outcome.MISMATCH,
-            "mailfrom_cname_conflict",
-            f"`{record.host}` has a CNAME record, and a name with a CNAME can have no MX. "
-            "Choose a MAIL FROM host that is free, or delete the CNAME, then add an MX record "
-            f"with value `{record.value}`.",
-            obs.cname.values[0],
-        )
-    authoritative = obs.authoritative
-    if (
-        authoritative is not None
-        and authoritative.found
-        and expected_host in [v.split()[-1] for v in authoritative.values]
-    ):
-        return _propagating(record, ", ".join(authoritative.values), None)
     return _result(
         record,
         Outcome.MISSING,
         "mailfrom_mx_missing",
         f"Add an MX record with host `{record.host}`, priority "
         f"{record.value.split()[0]} and value `{expected_host}`.",
+        absent_at_source=_missing_at_source(obs.authoritative),
     )
+
+
+def _mx_hosts(lookup: Lookup) -> list[str]:
+    return [v.split()[-1] for v in lookup.values]
 
 
 # --- A/AAAA at an apex (storefront routing) ---------------------------------------------
@@ -809,7 +933,7 @@ def summarise(
         "dmarc_missing",
         "mailfrom_mx_missing",
     }
-    if all(r.hint in not_found_hints for r in failing) and zone_nameservers:
+    if all(r.hint in not_found_hints and r.absent_at_source for r in failing) and zone_nameservers:
         host = describe_dns_host(zone_nameservers)
         provider = dns_host_name(zone_nameservers) or "that DNS host"
         return Summary(

@@ -11,6 +11,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import dns.exception
+import dns.name
 import dns.rdata
 import dns.rdatatype
 
@@ -45,6 +47,7 @@ class Lookup:
     txt_strings: tuple[tuple[str, ...], ...] = ()
     ttl: int | None = None
     detail: str = ""  # for people: which server, what went wrong
+    via: str | None = None  # the name a CNAME chain led to, when the asked name is an alias
     servers: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -62,9 +65,18 @@ class Lookup:
     @property
     def absent(self) -> bool:
         """Evidence that nothing of this type is published at the name."""
-        return self.status in (Status.NXDOMAIN, Status.NODATA) or (
-            self.status == Status.NOERROR and not self.values
-        )
+        return self.status in (Status.NXDOMAIN, Status.NODATA)
+
+
+def valid_query(name: str, rdtype: str) -> str | None:
+    """Why dnspython could not ask this question (a label over 63 octets, an unknown
+    type), or None. Checked before asking, so no path raises for it."""
+    try:
+        dns.name.from_text(name + ".")
+        dns.rdatatype.from_text(rdtype)
+    except (dns.exception.DNSException, ValueError, UnicodeError) as exc:
+        return f"cannot ask for {rdtype} at {name!r}: {exc}"
+    return None
 
 
 def normalise_name(name: str) -> str:

@@ -114,6 +114,12 @@ def normalize_domain(raw: object, *, reserved: Iterable[str] = ()) -> DomainName
     except (UnicodeError, ValueError) as exc:
         raise DomainNameError("INVALID_DOMAIN", "This is not a valid domain name.") from exc
     ascii_name = ascii_name.lower()
+    # UTS 46 maps the fullwidth and ideographic full stops to "." only now, so a final
+    # one only shows up after encoding.
+    if ascii_name.endswith("."):
+        ascii_name = ascii_name[:-1]
+    if not ascii_name or "" in ascii_name.split("."):
+        raise DomainNameError("INVALID_DOMAIN", "A domain name has no empty parts (`..`).")
     if len(ascii_name) > MAX_NAME_LENGTH:
         raise DomainNameError("TOO_LONG", "A domain name has at most 253 characters.")
     labels = ascii_name.split(".")

@@ -55,6 +55,9 @@ class RecordResult:
     seen_value: str | None = None  # what DNS holds there now, if anything
     suggested_value: str | None = None  # a whole value to paste (merged SPF, ...)
     detail: str = field(default="", compare=False)  # technical evidence for support
+    # The zone's own nameservers were asked and have nothing there either: the record is
+    # not published at the DNS host that answers for the domain.
+    absent_at_source: bool = False
 
     @property
     def ok(self) -> bool:

@@ -31,7 +31,7 @@ import dns.rdatatype
 import dns.resolver
 import requests
 
-from dnscheck.lookup import Lookup, Status, View, normalise_name, normalise_rdata
+from dnscheck.lookup import Lookup, Status, View, normalise_name, normalise_rdata, valid_query
 
 DEFAULT_DOH_URL = "https://cloudflare-dns.com/dns-query"
 ZONE_CACHE_SECONDS = 300.0
@@ -139,7 +139,9 @@ def lookup_from_message(
     rrset = by_name.get((current, wanted))
     if rrset is None:
         if current != name:  # a chain that leaves this answer: the rest is elsewhere
-            return Lookup(name, rdtype, view, Status.NOERROR, detail=f"CNAME to {current}")
+            return Lookup(
+                name, rdtype, view, Status.NOERROR, detail=f"CNAME to {current}", via=current
+            )
         return Lookup(name, rdtype, view, Status.NODATA, detail=detail)
     values, strings = [], []
     for rdata in rrset:
@@ -156,6 +158,7 @@ def lookup_from_message(
         txt_strings=tuple(strings),
         ttl=rrset.ttl,
         detail=f"CNAME to {current}" if current != name else detail,
+        via=current if current != name else None,
     )
 
 
@@ -166,7 +169,7 @@ class DnsResolver:
         self.config = config or ResolverConfig()
         self._stub = self._make_stub()
         self._zones: dict[str, tuple[float, Zone]] = {}
-        self._zones_in_flight: dict[str, asyncio.Future[Zone]] = {}  # one walk per name
+        self._zones_in_flight: dict[tuple[int, str], asyncio.Future[Zone]] = {}
         self._http = requests.Session()
 
     def _make_stub(self) -> dns.asyncresolver.Resolver:
@@ -187,6 +190,9 @@ class DnsResolver:
 
     async def public(self, name: str, rdtype: str) -> Lookup:
         qname = normalise_name(name)
+        invalid = valid_query(qname, rdtype)
+        if invalid:
+            return Lookup(qname, rdtype, View.PUBLIC, Status.ERROR, detail=invalid)
         servers = tuple(str(ns) for ns in self._stub.nameservers)
         try:
             answer = await self._stub.resolve(
@@ -208,7 +214,11 @@ class DnsResolver:
     # --- DNS over HTTPS (Cloudflare's JSON format) --------------------------------------------
 
     async def doh(self, name: str, rdtype: str) -> Lookup:
-        return await asyncio.to_thread(self._doh_blocking, normalise_name(name), rdtype)
+        qname = normalise_name(name)
+        invalid = valid_query(qname, rdtype)
+        if invalid:
+            return Lookup(qname, rdtype, View.DOH, Status.ERROR, detail=invalid)
+        return await asyncio.to_thread(self._doh_blocking, qname, rdtype)
 
     def _doh_blocking(self, qname: str, rdtype: str) -> Lookup:
         timeout = self.config.timeout
@@ -222,40 +232,50 @@ class DnsResolver:
             )
         except requests.Timeout:
             return Lookup(qname, rdtype, View.DOH, Status.TIMEOUT, detail="DoH timed out")
-        except requests.RequestException as exc:
+        except (requests.RequestException, UnicodeError, ValueError) as exc:
             return Lookup(qname, rdtype, View.DOH, Status.ERROR, detail=f"DoH: {exc}")
         if response.status_code != 200:
             detail = f"DoH answered HTTP {response.status_code}"
             return Lookup(qname, rdtype, View.DOH, Status.ERROR, detail=detail)
         try:
             body = response.json()
-        except ValueError:
-            return Lookup(qname, rdtype, View.DOH, Status.ERROR, detail="DoH answer is not JSON")
+        except (ValueError, RecursionError):
+            body = None
         if not isinstance(body, dict):
             return Lookup(qname, rdtype, View.DOH, Status.ERROR, detail="DoH answer is not JSON")
         return self._lookup_from_doh(qname, rdtype, body)
 
     @staticmethod
     def _lookup_from_doh(qname: str, rdtype: str, body: dict) -> Lookup:
-        status = DOH_STATUS.get(body.get("Status"), Status.ERROR)  # type: ignore[arg-type]
+        """The format has no RFC: missing and extra keys are tolerated, and an answer that
+        cannot be read is skipped; nothing in a reply can make this raise."""
+        code = body.get("Status")
+        valid_code = isinstance(code, int) and not isinstance(code, bool)
+        status = DOH_STATUS.get(code, Status.ERROR) if valid_code else Status.ERROR
         if status != Status.NOERROR:
-            return Lookup(qname, rdtype, View.DOH, status, detail=f"Status {body.get('Status')}")
-        wanted = dns.rdatatype.from_text(rdtype)
-        answers = [a for a in body.get("Answer") or [] if isinstance(a, dict)]
-        message = dns.message.make_response(dns.message.make_query(qname + ".", wanted))
+            return Lookup(qname, rdtype, View.DOH, status, detail=f"DoH Status {code!r}")
+        answers = body.get("Answer")
+        if not isinstance(answers, list):
+            answers = []
+        message = dns.message.make_response(dns.message.make_query(qname + ".", rdtype))
         for answer in answers:
+            if not isinstance(answer, dict):
+                continue
             try:
                 answer_type = dns.rdatatype.RdataType.make(int(answer["type"]))
                 rdata = dns.rdata.from_text(dns.rdataclass.IN, answer_type, str(answer["data"]))
                 owner = dns.name.from_text(normalise_name(str(answer["name"])) + ".")
                 ttl = int(answer.get("TTL", 0))
-            except (KeyError, TypeError, ValueError, dns.exception.DNSException):
-                continue  # the format has no RFC: skip what cannot be read
-            rrset = message.find_rrset(
-                message.answer, owner, dns.rdataclass.IN, answer_type, create=True
-            )
-            rrset.add(rdata, ttl)
-        return lookup_from_message(qname, rdtype, View.DOH, message)
+                rrset = message.find_rrset(
+                    message.answer, owner, dns.rdataclass.IN, answer_type, create=True
+                )
+                rrset.add(rdata, ttl)
+            except (KeyError, TypeError, ValueError, UnicodeError, dns.exception.DNSException):
+                continue
+        try:
+            return lookup_from_message(qname, rdtype, View.DOH, message)
+        except (dns.exception.DNSException, ValueError, AttributeError) as exc:
+            return Lookup(qname, rdtype, View.DOH, Status.ERROR, detail=f"unreadable DoH: {exc}")
 
     # --- the authoritative view ---------------------------------------------------------
 
@@ -263,14 +283,20 @@ class DnsResolver:
         """The zone containing `name` (SOA walk through the public view) and its servers.
         Cached for a few minutes; concurrent callers for one name share one walk."""
         qname = normalise_name(name)
+        invalid = valid_query(qname, "SOA")
+        if invalid:
+            return Zone(qname, Status.ERROR, detail=invalid)
         cached = self._zones.get(qname)
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        task = self._zones_in_flight.get(qname)
+        # A walk in progress is shared only within its own event loop: the resolver may be
+        # used from several threads, each with its loop (Celery threads, sync views).
+        key = (id(asyncio.get_running_loop()), qname)
+        task = self._zones_in_flight.get(key)
         if task is None:
             task = asyncio.ensure_future(self._find_zone(qname))
-            self._zones_in_flight[qname] = task
-            task.add_done_callback(lambda _: self._zones_in_flight.pop(qname, None))
+            self._zones_in_flight[key] = task
+            task.add_done_callback(lambda _: self._zones_in_flight.pop(key, None))
         zone = await asyncio.shield(task)
         if zone.found:
             self._zones[qname] = (time.monotonic() + ZONE_CACHE_SECONDS, zone)
@@ -317,6 +343,9 @@ class DnsResolver:
         """Asks the zone's own servers in turn until one gives evidence; without recursion,
         so a CNAME to another zone comes back alone (ask for CNAME explicitly)."""
         qname = normalise_name(name)
+        invalid = valid_query(qname, rdtype)
+        if invalid:
+            return Lookup(qname, rdtype, View.AUTHORITATIVE, Status.ERROR, detail=invalid)
         zone = zone or await self.zone_for(qname)
         if not zone.found:
             return Lookup(qname, rdtype, View.AUTHORITATIVE, zone.status, detail=zone.detail)

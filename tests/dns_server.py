@@ -41,6 +41,8 @@ ZONES: dict[str, list[str]] = {
         "ns.amazonses.com. 300 A 127.0.0.1",
     ],
     "broken.test.": [],
+    # A private public suffix (as github.io is): users' names live in it, undelegated.
+    "github.io.": ["acme.github.io. 300 A 192.0.2.80", "ns.github.io. 300 A 127.0.0.1"],
 }
 NAMESERVERS = {
     "test.": ["ns.test."],
@@ -48,6 +50,7 @@ NAMESERVERS = {
     "cfhosted.test.": ["ada.ns.cloudflare.com.", "bob.ns.cloudflare.com."],
     "cloudflare.com.": ["ada.ns.cloudflare.com.", "bob.ns.cloudflare.com."],
     "amazonses.com.": ["ns.amazonses.com."],
+    "github.io.": ["ns.github.io."],
 }
 
 

@@ -470,12 +470,26 @@ def test_summary_partial() -> None:
 
 
 def test_summary_nothing_at_the_dns_host_names_it() -> None:
-    summary = summarise(
-        _results(nxdomain(DKIM.name, "CNAME")), zone_nameservers=("ns-12.awsdns-01.com",)
+    missing = CnameObservation(
+        nxdomain(DKIM.name, "CNAME"),
+        authoritative=nxdomain(DKIM.name, "CNAME", view=View.AUTHORITATIVE),
     )
+
+    summary = summarise([classify_cname(DKIM, missing)], zone_nameservers=("ns-12.awsdns-01.com",))
 
     assert summary.hint == "wrong_dns_host"
     assert "Amazon Route 53" in summary.fix
+
+
+def test_summary_does_not_blame_the_dns_host_it_could_not_ask() -> None:
+    unasked = CnameObservation(
+        nxdomain(DKIM.name, "CNAME"),
+        authoritative=Lookup(DKIM.name, "CNAME", View.AUTHORITATIVE, Status.TIMEOUT),
+    )
+
+    summary = summarise([classify_cname(DKIM, unasked)], zone_nameservers=("ns-12.awsdns-01.com",))
+
+    assert summary.hint == "not_found"
 
 
 def test_summary_transient_wins_over_missing() -> None:
