@@ -64,6 +64,19 @@ class AuditedModelAdmin(admin.ModelAdmin):
         return super().log_deletions(request, queryset)
 
 
+def audit_every_registered_admin(site: admin.AdminSite = admin.site) -> None:
+    """Gives every ModelAdmin on the site, third-party ones too (Celery beat schedules,
+    groups), the same audit trail as ours. Runs once the admin modules are loaded."""
+    for model, model_admin in list(site._registry.items()):
+        if isinstance(model_admin, AuditedModelAdmin):
+            continue
+        audited = type(
+            f"Audited{type(model_admin).__name__}", (AuditedModelAdmin, type(model_admin)), {}
+        )
+        site.unregister(model)
+        site.register(model, audited)
+
+
 def _is_json(message: Any) -> bool:
     if not isinstance(message, str) or not message.startswith("["):
         return False

@@ -146,3 +146,27 @@ def test_a_denied_owner_action_is_recorded(trio: OrgTrio, staff_session: APIClie
     )
     assert event.metadata["permission"] == "organization.manage"
     assert event.metadata["path"] == "/api/internal/tenants"
+
+
+def test_every_admin_page_is_audited_third_party_ones_too(client) -> None:
+    from django.contrib import admin
+
+    from accounts.models import User
+    from audit.admin import AuditedModelAdmin
+
+    assert all(isinstance(m, AuditedModelAdmin) for m in admin.site._registry.values())
+    client.force_login(User.objects.create_superuser("root@example.test", "pw"))
+
+    response = client.post("/admin/auth/group/add/", {"name": "support"})
+
+    assert response.status_code == 302
+    event = last("admin.group.created")
+    assert event.actor_name == "root@example.test"
+
+
+def test_sign_out_is_recorded(trio: OrgTrio, client) -> None:
+    client.force_login(trio.owner)
+
+    client.post("/logout/")
+
+    assert last("user.logged_out").actor_name == trio.owner.email
