@@ -17,4 +17,6 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     # 30 3 * * *  (03:30 UTC daily): archive and prune audit events past AUDIT_RETENTION_DAYS
     "audit-prune": {"task": "audit.prune", "schedule": crontab(minute="30", hour="3")},
+    # * * * * *  (every minute): webhook deliveries whose enqueue was lost, or whose worker died
+    "webhooks-sweep": {"task": "webhooks.sweep", "schedule": crontab(minute="*")},
 }

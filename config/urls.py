@@ -8,6 +8,8 @@ from accounts.urls import api_v1_urls as accounts_v1
 from audit.urls import api_internal_urls as audit_internal
 from audit.urls import api_v1_urls as audit_v1
 from config.views import health, home
+from webhooks.urls import api_internal_urls as webhooks_internal
+from webhooks.urls import api_v1_urls as webhooks_v1
 
 handler400 = "config.envelope.api_aware_400"
 handler404 = "config.envelope.api_aware_404"
@@ -23,6 +25,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include(accounts_v1)),
     path("api/v1/", include(audit_v1)),
+    path("api/v1/", include(webhooks_v1)),
     path("api/internal/", include(accounts_internal)),
     path("api/internal/", include(audit_internal)),
+    path("api/internal/", include(webhooks_internal)),
 ]

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "accounts",
     "audit",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -133,6 +134,15 @@ CUSTOM_DOMAIN_TARGET = env("CUSTOM_DOMAIN_TARGET", default="") or (
     urlsplit(BACKEND_BASE_URL).hostname or "127.0.0.1"
 )
 CRON_SECRET = env("CRON_SECRET", default="")
+
+# --- Secrets at rest ---------------------------------------------------------------------
+# Fernet keys (urlsafe base64, 32 bytes), newest first; empty: one derived from SECRET_KEY.
+ENCRYPTION_KEYS = env.list("ENCRYPTION_KEYS", default=[])
+
+# --- Webhooks ------------------------------------------------------------------------------
+# Plain HTTP and loopback/private receivers: tests and local development only.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_USER_AGENT = "Domainkeeper-Webhooks/1.0"
 
 # --- Audit log ----------------------------------------------------------------------------
 # Days to keep audit events; 0 keeps them forever. Older events are archived, then pruned.

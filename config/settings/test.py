@@ -17,3 +17,4 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 WHITENOISE_AUTOREFRESH = True  # no collectstatic before tests
+WEBHOOK_ALLOW_PRIVATE_TARGETS = True  # the test receiver listens on loopback
