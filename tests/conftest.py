@@ -1,6 +1,7 @@
 """Shared fixtures: the organization trio (an owner, a staff member, and an outsider who
 owns another organization and must see nothing), and API clients for both surfaces."""
 
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -13,6 +14,7 @@ from rest_framework.test import APIClient
 from accounts.models import Membership, Organization, User
 from accounts.services import api_key_create, membership_set, organization_create
 from audit.services import close_prune_gate, open_prune_gate
+from tests.dns_server import KnotServer, UnboundResolver, dns_tools_missing_reason
 
 PASSWORD = "correct horse battery staple"
 
@@ -44,6 +46,36 @@ def _flush_passes_the_audit_triggers() -> Iterator[None]:
     BaseDatabaseOperations.execute_sql_flush = execute_sql_flush
     yield
     BaseDatabaseOperations.execute_sql_flush = original
+
+
+@pytest.fixture(scope="session")
+def knot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnotServer]:
+    """A real authoritative DNS server on loopback, for the whole session."""
+    reason = dns_tools_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    server = KnotServer(tmp_path_factory.mktemp("knot")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def unbound(
+    tmp_path_factory: pytest.TempPathFactory, knot: KnotServer
+) -> Iterator[UnboundResolver]:
+    """A caching resolver in front of `knot`, for negative-caching behaviour."""
+    reason = dns_tools_missing_reason(unbound=True)
+    if reason:
+        pytest.skip(reason)
+    resolver = UnboundResolver(tmp_path_factory.mktemp("unbound"), knot.port).start()
+    yield resolver
+    resolver.stop()
+
+
+@pytest.fixture
+def label() -> str:
+    """A fresh DNS label per test, so tests sharing the server never see each other's records."""
+    return "t" + secrets.token_hex(4)
 
 
 @pytest.fixture(autouse=True)

@@ -60,6 +60,8 @@ class WebhookEvent(models.Model):
     type = models.CharField(max_length=100)
     occurred_at = models.DateTimeField()
     payload = models.JSONField()
+    # The exact bytes sent and signed, kept as text: a JSON column may reorder keys.
+    body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -280,7 +280,8 @@ def publish(
         "timestamp": now.isoformat().replace("+00:00", "Z"),
         "data": {"object": obj, "previous_attributes": previous_attributes or {}},
     }
-    if len(_body(event)) > MAX_PAYLOAD_BYTES:
+    event.body = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False)
+    if len(event.body.encode()) > MAX_PAYLOAD_BYTES:
         raise ValueError(f"{type} payload over {MAX_PAYLOAD_BYTES} bytes: keep events thin")
     with transaction.atomic():
         event.save(force_insert=True)
@@ -303,11 +304,6 @@ def publish(
         if ids:
             transaction.on_commit(lambda: enqueue(ids))
     return event
-
-
-def _body(event: WebhookEvent) -> bytes:
-    """The exact bytes sent and signed."""
-    return json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def enqueue(delivery_ids: Sequence[str], countdown: float = 0) -> None:
@@ -363,7 +359,7 @@ def delivery_send(delivery_id: str) -> WebhookDelivery | None:
 
 
 def deliveries_send_due(
-    *, limit: int = 200, grace: timedelta = SWEEP_GRACE, workers: int = 8
+    *, limit: int = 200, grace: timedelta = SWEEP_GRACE, workers: int | None = None
 ) -> int:
     """The sweep: sends what is overdue (an enqueue that never arrived, a worker that died
     mid-attempt), several at a time. Returns how many it attempted."""
@@ -371,7 +367,8 @@ def deliveries_send_due(
     claimed = _claim(overdue, limit)
     if not claimed:
         return 0
-    if len(claimed) == 1 or connection.vendor == "sqlite":
+    workers = settings.WEBHOOK_RELAY_THREADS if workers is None else workers
+    if len(claimed) == 1 or workers <= 1 or connection.vendor == "sqlite":
         for delivery in claimed:
             _attempt(delivery)
         return len(claimed)
@@ -399,7 +396,7 @@ def _attempt(delivery: WebhookDelivery) -> None:
             next_attempt_at=None,
         )
         return
-    body = _body(event)
+    body = event.body.encode()
     timestamp = int(time.time())
     address = ""
     try:
@@ -612,10 +609,17 @@ def endpoint_recover(*, endpoint: WebhookEndpoint, since: datetime) -> int:
 def endpoint_send_test(*, endpoint: WebhookEndpoint) -> WebhookEvent:
     if not endpoint.enabled:
         raise EndpointDisabled()
-    return publish(
-        organization=endpoint.organization_id,
-        type="webhook.test",
-        obj={"id": endpoint.pk, "kind": "webhook_endpoint", "url": endpoint.url},
-        tenant=endpoint.tenant,
-        only_endpoint=endpoint,
-    )
+    with transaction.atomic():
+        event = publish(
+            organization=endpoint.organization_id,
+            type="webhook.test",
+            obj={"id": endpoint.pk, "kind": "webhook_endpoint", "url": endpoint.url},
+            tenant=endpoint.tenant,
+            only_endpoint=endpoint,
+        )
+        record(
+            action="webhook_endpoint.test_sent",
+            organization=endpoint.organization_id,
+            targets=[target(endpoint, name=endpoint.url), target(event, name=event.type)],
+        )
+    return event

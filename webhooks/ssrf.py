@@ -98,10 +98,10 @@ def check_url(url: str, *, allow_private: bool, resolver: DnsResolver) -> Target
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
+    if not allow_private and (host == "localhost" or host.endswith(LOCAL_NAMES)):
+        raise UnsafeTarget("PRIVATE_ADDRESS", "Webhook URLs must point at the public internet.")
     addresses = _addresses(host, resolver)
     if not allow_private:
-        if host == "localhost" or host.endswith(LOCAL_NAMES):
-            raise UnsafeTarget("PRIVATE_ADDRESS", "Webhook URLs must point at the public internet.")
         blocked = [a for a in addresses if not is_public_address(a)]
         if blocked:
             raise UnsafeTarget(

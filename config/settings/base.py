@@ -143,6 +143,8 @@ ENCRYPTION_KEYS = env.list("ENCRYPTION_KEYS", default=[])
 # Plain HTTP and loopback/private receivers: tests and local development only.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOK_USER_AGENT = "Domainkeeper-Webhooks/1.0"
+# Deliveries the sweep sends at once (each in its own thread and database connection).
+WEBHOOK_RELAY_THREADS = env.int("WEBHOOK_RELAY_THREADS", default=8)
 
 # --- Audit log ----------------------------------------------------------------------------
 # Days to keep audit events; 0 keeps them forever. Older events are archived, then pruned.

@@ -18,3 +18,4 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 WHITENOISE_AUTOREFRESH = True  # no collectstatic before tests
 WEBHOOK_ALLOW_PRIVATE_TARGETS = True  # the test receiver listens on loopback
+WEBHOOK_RELAY_THREADS = 1  # threads would not see the test transaction's rows

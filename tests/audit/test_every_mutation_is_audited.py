@@ -13,6 +13,8 @@ from rest_framework.test import APIClient
 from accounts.services import api_key_create, membership_set, tenant_create
 from audit.models import AuditEvent
 from tests.conftest import OrgTrio, bearer_client, session_client
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.services import endpoint_create, publish
 
 pytestmark = pytest.mark.django_db
 
@@ -55,12 +57,6 @@ class Call:
     body: dict | None = None
 
 
-def _v1(trio: OrgTrio) -> APIClient:
-    return bearer_client(
-        api_key_create(organization=trio.organization, name="walk", created_by=None).raw_key
-    )
-
-
 def _tenant(trio: OrgTrio) -> str:
     return tenant_create(organization=trio.organization, name="Walk").pk
 
@@ -76,32 +72,80 @@ def _second_org(trio: OrgTrio) -> str:
     return trio.other_organization.pk
 
 
-CASES: dict[tuple[str, str], Callable[[OrgTrio], Call]] = {
-    ("POST", "api/v1/tenants"): lambda t: Call(_v1(t), "/api/v1/tenants", {"name": "A"}),
-    ("PATCH", "api/v1/tenants/<pk>"): lambda t: Call(
-        _v1(t), f"/api/v1/tenants/{_tenant(t)}", {"name": "B"}
+def _endpoint(trio: OrgTrio, *, enabled: bool = True) -> str:
+    endpoint, _ = endpoint_create(organization=trio.organization, url=HOOK_URL)
+    if not enabled:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False)
+    return endpoint.pk
+
+
+def _delivery(trio: OrgTrio) -> str:
+    _endpoint(trio)
+    event = publish(organization=trio.organization, type="domain.verified", obj={"id": "d"})
+    return WebhookDelivery.objects.get(event=event).pk
+
+
+HOOK_URL = "http://127.0.0.1:9/hooks"
+Build = Callable[[OrgTrio], tuple[str, dict | None]]
+
+# Routes served on both surfaces: (method, path after the surface prefix) -> request.
+BOTH: dict[tuple[str, str], Build] = {
+    ("POST", "tenants"): lambda t: ("tenants", {"name": "A"}),
+    ("PATCH", "tenants/<pk>"): lambda t: (f"tenants/{_tenant(t)}", {"name": "B"}),
+    ("DELETE", "tenants/<pk>"): lambda t: (f"tenants/{_tenant(t)}", None),
+    ("POST", "webhook-endpoints"): lambda t: ("webhook-endpoints", {"url": HOOK_URL}),
+    ("PATCH", "webhook-endpoints/<pk>"): lambda t: (
+        f"webhook-endpoints/{_endpoint(t)}",
+        {"description": "d"},
     ),
-    ("DELETE", "api/v1/tenants/<pk>"): lambda t: Call(_v1(t), f"/api/v1/tenants/{_tenant(t)}"),
-    ("POST", "api/internal/tenants"): lambda t: Call(
-        session_client(t.owner), "/api/internal/tenants", {"name": "A"}
+    ("DELETE", "webhook-endpoints/<pk>"): lambda t: (f"webhook-endpoints/{_endpoint(t)}", None),
+    ("POST", "webhook-endpoints/<pk>/rotate-secret"): lambda t: (
+        f"webhook-endpoints/{_endpoint(t)}/rotate-secret",
+        None,
     ),
-    ("PATCH", "api/internal/tenants/<pk>"): lambda t: Call(
-        session_client(t.owner), f"/api/internal/tenants/{_tenant(t)}", {"name": "B"}
+    ("POST", "webhook-endpoints/<pk>/enable"): lambda t: (
+        f"webhook-endpoints/{_endpoint(t, enabled=False)}/enable",
+        None,
     ),
-    ("DELETE", "api/internal/tenants/<pk>"): lambda t: Call(
-        session_client(t.owner), f"/api/internal/tenants/{_tenant(t)}"
+    ("POST", "webhook-endpoints/<pk>/test"): lambda t: (
+        f"webhook-endpoints/{_endpoint(t)}/test",
+        None,
     ),
-    ("POST", "api/internal/api-keys"): lambda t: Call(
-        session_client(t.owner), "/api/internal/api-keys", {"name": "deploy"}
+    ("POST", "webhook-endpoints/<pk>/recover"): lambda t: (
+        f"webhook-endpoints/{_endpoint(t)}/recover",
+        {"since": "2020-01-01T00:00:00Z"},
     ),
-    ("DELETE", "api/internal/api-keys/<pk>"): lambda t: Call(
-        session_client(t.owner), f"/api/internal/api-keys/{_key(t)}"
+    ("POST", "webhook-deliveries/<pk>/resend"): lambda t: (
+        f"webhook-deliveries/{_delivery(t)}/resend",
+        None,
     ),
-    ("POST", "api/internal/organizations/current"): lambda t: Call(
-        session_client(t.owner),
-        "/api/internal/organizations/current",
+}
+# Routes only the dashboard has.
+INTERNAL_ONLY: dict[tuple[str, str], Build] = {
+    ("POST", "api-keys"): lambda t: ("api-keys", {"name": "deploy"}),
+    ("DELETE", "api-keys/<pk>"): lambda t: (f"api-keys/{_key(t)}", None),
+    ("POST", "organizations/current"): lambda t: (
+        "organizations/current",
         {"organization_id": _second_org(t)},
     ),
+}
+
+
+def _case(surface: str, build: Build) -> Callable[[OrgTrio], Call]:
+    def make(trio: OrgTrio) -> Call:
+        path, body = build(trio)
+        if surface == "v1":
+            key = api_key_create(organization=trio.organization, name="walk", created_by=None)
+            return Call(bearer_client(key.raw_key), f"/api/v1/{path}", body)
+        return Call(session_client(trio.owner), f"/api/internal/{path}", body)
+
+    return make
+
+
+CASES: dict[tuple[str, str], Callable[[OrgTrio], Call]] = {
+    **{(m, f"api/v1/{p}"): _case("v1", b) for (m, p), b in BOTH.items()},
+    **{(m, f"api/internal/{p}"): _case("internal", b) for (m, p), b in BOTH.items()},
+    **{(m, f"api/internal/{p}"): _case("internal", b) for (m, p), b in INTERNAL_ONLY.items()},
 }
 
 
