@@ -81,3 +81,17 @@ def only_public_api_endpoints(endpoints: list[tuple]) -> list[tuple]:
     """The published schema documents the developer surface (/api/v1/), not the internal
     one the dashboard calls."""
     return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/v1/")]
+
+
+def describe_webhook_event_types(result: dict, generator: Any, request: Any, public: bool) -> dict:
+    """Lists every webhook event type, with its meaning, in the API description."""
+    from webhooks.event_types import describe_event_types
+
+    info = result.setdefault("info", {})
+    info["description"] = (
+        info.get("description", "")
+        + "\n\n## Webhook event types\n\nDeliveries follow the Standard Webhooks "
+        "specification; `GET /api/v1/event-types` returns this list too.\n\n"
+        + describe_event_types()
+    )
+    return result
