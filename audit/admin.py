@@ -4,6 +4,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.utils.text import slugify
 
 from audit.models import AuditEvent
 from audit.services import record, target
@@ -41,14 +42,76 @@ class AuditedModelAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     def _record(self, request: HttpRequest, verb: str, obj: Model, message: Any = None) -> None:
-        changes = getattr(request, "_audit_changes", {}) if verb != "deleted" else {}
+        changes = dict(getattr(request, "_audit_changes", {})) if verb != "deleted" else {}
+        metadata = {"admin_message": json.loads(message) if _is_json(message) else message}
+        moved = changes.get("organization")
+        if moved and moved[0] and moved[0] != moved[1]:
+            # Each organization sees that the object left or arrived, never the other's id.
+            record(
+                action=f"admin.{target(obj)['type']}.moved_out",
+                organization=moved[0],
+                targets=[target(obj)],
+                changes={"organization": [moved[0], "(another organization)"]},
+                metadata=metadata,
+            )
+            changes["organization"] = ["(another organization)", moved[1]]
         record(
             action=f"admin.{target(obj)['type']}.{verb}",
             organization=_organization_of(obj),
             targets=[target(obj)],
             changes=changes,
-            metadata={"admin_message": json.loads(message) if _is_json(message) else message},
+            metadata=metadata,
         )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Inline rows (an organization's memberships) are changes too, each recorded."""
+        edits = []
+        for inline_form in formset.forms:
+            if not inline_form.has_changed() or inline_form in formset.deleted_forms:
+                continue
+            edits.append(
+                (
+                    inline_form,
+                    {
+                        name: [
+                            _safe(inline_form.initial.get(name)),
+                            _safe(inline_form.cleaned_data.get(name)),
+                        ]
+                        for name in inline_form.changed_data
+                    },
+                )
+            )
+        deleted = [f.instance for f in formset.deleted_forms if f.instance.pk]
+        for obj in deleted:
+            record(
+                action=f"admin.{target(obj)['type']}.deleted",
+                organization=_organization_of(obj),
+                targets=[target(obj)],
+            )
+        super().save_formset(request, form, formset, change)
+        for inline_form, changes in edits:
+            obj = inline_form.instance
+            verb = "changed" if inline_form.initial else "created"
+            record(
+                action=f"admin.{target(obj)['type']}.{verb}",
+                organization=_organization_of(obj),
+                targets=[target(obj)],
+                changes=changes,
+            )
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet) -> Any:
+        """Bulk actions (revoke keys, disable beat tasks) often `update()` rows directly;
+        the action and what it was applied to are recorded."""
+        name = request.POST.get("action", "")
+        selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+        response = super().response_action(request, queryset)
+        if name and name != "delete_selected":  # deletions are recorded one by one
+            model = self.model
+            record(
+                action=f"admin.{slugify(model._meta.verbose_name).replace('-', '_')}.action",
+                metadata={"action": name, "selected": selected[:500]},
+            )
+        return response
 
     def log_addition(self, request: HttpRequest, obj: Model, message: Any) -> Any:
         self._record(request, "created", obj, message)

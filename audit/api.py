@@ -11,6 +11,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import action
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -39,6 +40,20 @@ CSV_COLUMNS = [
     "hash",
 ]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class CsvRenderer(BaseRenderer):
+    """Lets `Accept: text/csv` through content negotiation for the export; the export
+    streams its own CSV, and an error is still the JSON envelope."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
+        return json.dumps(data).encode()
 
 
 class AuditPagination(EnvelopeCursorPagination):
@@ -97,7 +112,12 @@ class AuditEventViewSet(OrganizationScopedViewSet):
         parameters=[AuditFilterSerializer],
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV")},
     )
-    @action(detail=False, methods=["get"], url_path="export")
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="export",
+        renderer_classes=[JSONRenderer, CsvRenderer],
+    )
     def export(self, request: Request) -> StreamingHttpResponse:
         """Every matching event as CSV (streamed; JSON columns as JSON text)."""
         events = self._filtered(request)

@@ -1,4 +1,15 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _rearm_triggers(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    from django.db import connections
+
+    from audit.db import install_append_only_triggers
+
+    install_append_only_triggers(connections[using])
 
 
 class AuditConfig(AppConfig):
@@ -10,3 +21,4 @@ class AuditConfig(AppConfig):
         from audit.admin import audit_every_registered_admin
 
         audit_every_registered_admin()
+        post_migrate.connect(_rearm_triggers, sender=self, dispatch_uid="audit-triggers")

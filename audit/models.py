@@ -84,3 +84,16 @@ class AuditTarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target_type} {self.target_id}"
+
+
+class AuditChainHead(models.Model):
+    """The newest event of each chain (`""` is the global chain): what the next event links
+    to, kept even when the retention prune removes every event, so positions never restart
+    and a removed tail is noticed. Its row lock serialises appends to one chain."""
+
+    chain = models.CharField(max_length=32, primary_key=True)
+    position = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.chain or 'global'} at {self.position}"

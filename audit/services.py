@@ -17,11 +17,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from audit import context as audit_context
-from audit.models import AuditEvent, AuditTarget
-
-# pg_advisory_xact_lock(class, key): the class keeps our locks apart from anyone else's.
-CHAIN_LOCK_CLASS = 0x41554454  # "AUDT"
-SQLITE_PRUNE_PERMIT_TABLE = "audit_prune_permit"
+from audit.db import close_prune_gate as _close_gate
+from audit.db import open_prune_gate as _open_gate
+from audit.models import AuditChainHead, AuditEvent, AuditTarget
 
 
 def target(obj: models.Model, *, type: str | None = None, name: str | None = None) -> dict:
@@ -65,20 +63,37 @@ def _chain(organization_id: str | None) -> models.QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(organization_id=organization_id)
 
 
-def _lock_chain(organization_id: str | None) -> None:
-    """Serialises appends to one chain until the transaction ends, so two writers never
-    take the same position (the unique constraint would refuse the second anyway)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                [CHAIN_LOCK_CLASS, organization_id or ""],
-            )
-    # SQLite: transactions take the database write lock when they begin (IMMEDIATE).
+def _text(value: str) -> str:
+    """Text every database keeps as given: no NUL (PostgreSQL refuses it in JSON), no lone
+    surrogates (not encodable)."""
+    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
 
 
-def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+def stable_json(value: Any) -> Any:
+    """A JSON value that survives the round trip through the database unchanged, so the
+    hash recomputed from stored rows matches: PostgreSQL's jsonb rewrites some floats
+    (1e16 comes back as an integer, -0.0 as 0.0), so numbers with a fraction or an
+    exponent are kept as their text."""
+    if isinstance(value, dict):
+        return {_text(str(k)): stable_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [stable_json(v) for v in value]
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    return _text(value if isinstance(value, str) else str(value))
+
+
+def _targets(targets: Sequence[dict]) -> list[dict[str, str]]:
+    checked = []
+    for item in targets:
+        if not isinstance(item, dict) or not item.get("type") or not item.get("id"):
+            raise ValueError(f"an audit target needs a type and an id, got {item!r}")
+        checked.append(
+            {"type": str(item["type"]), "id": str(item["id"]), "name": str(item.get("name", ""))}
+        )
+    return stable_json(checked)
 
 
 def record(
@@ -97,26 +112,29 @@ def record(
     captured = audit_context.current()
     actor = actor or captured.actor
     organization_id = getattr(organization, "pk", organization)
+    chain = organization_id or ""
     with transaction.atomic():
-        _lock_chain(organization_id)
-        last = _chain(organization_id).order_by("-position").values("position", "hash").first()
+        # The head row's lock serialises appends to this chain until the transaction ends.
+        AuditChainHead.objects.bulk_create([AuditChainHead(chain=chain)], ignore_conflicts=True)
+        head = AuditChainHead.objects.select_for_update().get(chain=chain)
         event = AuditEvent(
             organization_id=organization_id,
-            position=(last["position"] + 1) if last else 1,
+            position=head.position + 1,
             occurred_at=timezone.now(),
             action=action,
             outcome=outcome,
             actor_type=actor.type,
-            actor_id=str(actor.id or ""),
-            actor_name=(actor.name or "")[:255],
-            targets=_json_safe(list(targets)),
-            changes=_json_safe({k: list(v) for k, v in (changes or {}).items()}),
-            context=_json_safe(captured.context),
-            metadata=_json_safe(metadata or {}),
-            prev_hash=last["hash"] if last else "",
+            actor_id=_text(str(actor.id or "")),
+            actor_name=_text(actor.name or "")[:255],
+            targets=_targets(targets),
+            changes=stable_json({k: list(v) for k, v in (changes or {}).items()}),
+            context=stable_json(captured.context),
+            metadata=stable_json(metadata or {}),
+            prev_hash=head.hash,
         )
         event.hash = event_digest(event)
         event.save(force_insert=True)
+        AuditChainHead.objects.filter(chain=chain).update(position=event.position, hash=event.hash)
         AuditTarget.objects.bulk_create(
             AuditTarget(
                 event=event,
@@ -149,20 +167,33 @@ def verify_chain(
     organization_ids: Iterable[str | None] | None = None, *, chunk: int = 2000
 ) -> list[ChainBreak]:
     """Recomputes every hash of the given chains (default: all; `None` is the global
-    chain); returns the first break of each (empty: whole). A chain whose oldest events
-    were pruned starts at its oldest remaining event."""
+    chain) and returns the first break of each (empty: whole). A chain whose oldest events
+    were pruned must start where the prune record says it ended, and every chain must end
+    at its head, so removing events from either end is noticed too."""
     if organization_ids is None:
-        keys = list(
-            AuditEvent.objects.order_by().values_list("organization_id", flat=True).distinct()
-        )
+        keys: list[str | None] = [
+            h or None for h in AuditChainHead.objects.values_list("chain", flat=True)
+        ]
     else:
         keys = list(organization_ids)
+    anchors = _prune_anchors()
     breaks = []
     for key in keys:
-        broken = _verify_one(key, chunk)
+        broken = _verify_one(key, chunk, anchors.get(key or "", set()))
         if broken:
             breaks.append(broken)
     return breaks
+
+
+def _prune_anchors() -> dict[str, set[tuple[int, str]]]:
+    """(position, hash) of the last pruned event of each chain, from the prune records."""
+    anchors: dict[str, set[tuple[int, str]]] = {}
+    for metadata in AuditEvent.objects.filter(
+        organization__isnull=True, action="audit.pruned"
+    ).values_list("metadata", flat=True):
+        for chain, last in (metadata.get("last_pruned") or {}).items():
+            anchors.setdefault(chain, set()).add((int(last["position"]), last["hash"]))
+    return anchors
 
 
 def _events_in_order(organization_id: str | None, chunk: int) -> Iterator[AuditEvent]:
@@ -175,7 +206,9 @@ def _events_in_order(organization_id: str | None, chunk: int) -> Iterator[AuditE
         after = page[-1].position
 
 
-def _verify_one(organization_id: str | None, chunk: int) -> ChainBreak | None:
+def _verify_one(
+    organization_id: str | None, chunk: int, anchors: set[tuple[int, str]]
+) -> ChainBreak | None:
     previous: AuditEvent | None = None
     for event in _events_in_order(organization_id, chunk):
         if previous is not None:
@@ -193,8 +226,17 @@ def _verify_one(organization_id: str | None, chunk: int) -> ChainBreak | None:
                     event.position,
                     "its prev_hash does not match the previous event's hash",
                 )
-        elif event.position == 1 and event.prev_hash:
-            return ChainBreak(organization_id, event.id, 1, "the first event has a prev_hash")
+        elif event.position == 1:
+            if event.prev_hash:
+                return ChainBreak(organization_id, event.id, 1, "the first event has a prev_hash")
+        elif (event.position - 1, event.prev_hash) not in anchors:
+            return ChainBreak(
+                organization_id,
+                event.id,
+                event.position,
+                f"events before position {event.position} are gone and no prune record "
+                "accounts for them",
+            )
         if event_digest(event) != event.hash:
             return ChainBreak(
                 organization_id,
@@ -203,6 +245,18 @@ def _verify_one(organization_id: str | None, chunk: int) -> ChainBreak | None:
                 "its content does not match its hash (changed after it was written)",
             )
         previous = event
+    head = AuditChainHead.objects.filter(chain=organization_id or "").first()
+    if (
+        head is not None
+        and previous is not None
+        and (head.position, head.hash) != (previous.position, previous.hash)
+    ):
+        return ChainBreak(
+            organization_id,
+            previous.id,
+            previous.position,
+            f"the chain should end at position {head.position}: newer events are missing",
+        )
     return None
 
 
@@ -216,37 +270,35 @@ class PruneResult:
     archive: Path | None
 
 
-def _archive(events: Iterable[AuditEvent], path: Path) -> int:
+def _archive(events: Iterable[AuditEvent], archive: Any) -> int:
     count = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(path, "wt", encoding="utf-8") as archive:
-        for event in events:
-            row = {
-                "sequence": event.sequence,
-                "id": event.id,
-                "organization": event.organization_id,
-                "position": event.position,
-                "occurred_at": event.occurred_at.isoformat(),
-                "action": event.action,
-                "outcome": event.outcome,
-                "actor": {"type": event.actor_type, "id": event.actor_id, "name": event.actor_name},
-                "targets": event.targets,
-                "changes": event.changes,
-                "context": event.context,
-                "metadata": event.metadata,
-                "prev_hash": event.prev_hash,
-                "hash": event.hash,
-            }
-            archive.write(json.dumps(row, ensure_ascii=False) + "\n")
-            count += 1
+    for event in events:
+        row = {
+            "sequence": event.sequence,
+            "id": event.id,
+            "organization": event.organization_id,
+            "position": event.position,
+            "occurred_at": event.occurred_at.isoformat(),
+            "action": event.action,
+            "outcome": event.outcome,
+            "actor": {"type": event.actor_type, "id": event.actor_id, "name": event.actor_name},
+            "targets": event.targets,
+            "changes": event.changes,
+            "context": event.context,
+            "metadata": event.metadata,
+            "prev_hash": event.prev_hash,
+            "hash": event.hash,
+        }
+        archive.write(json.dumps(row, ensure_ascii=False) + "\n")
+        count += 1
     return count
 
 
 def audit_prune(*, cutoff: datetime, archive_dir: Path, dry_run: bool = False) -> PruneResult:
     """Archives events older than `cutoff` to a gzipped JSON-lines file, then deletes
     them: the one path the append-only triggers let through. Each chain loses a prefix (up
-    to its last event before the cutoff), so what remains is still one unbroken chain. The
-    prune is itself recorded, in the global chain, with each chain's last pruned hash."""
+    to its last event before the cutoff), so what remains is still one unbroken chain, and
+    the prune record keeps where each chain's pruned part ended, for verification."""
     prefixes = list(
         AuditEvent.objects.filter(occurred_at__lt=cutoff)
         .order_by()
@@ -254,47 +306,48 @@ def audit_prune(*, cutoff: datetime, archive_dir: Path, dry_run: bool = False) -
         .annotate(last=models.Max("position"))
         .values_list("organization_id", "last")
     )
-    doomed = models.Q(pk__in=[])
-    for organization_id, last in prefixes:
-        chain = (
-            models.Q(organization__isnull=True)
-            if organization_id is None
-            else models.Q(organization_id=organization_id)
-        )
-        doomed |= chain & models.Q(position__lte=last)
-    old = AuditEvent.objects.filter(doomed).order_by("sequence")
+
+    def doomed(organization_id: str | None, last: int) -> models.QuerySet[AuditEvent]:
+        return _chain(organization_id).filter(position__lte=last).order_by("position")
+
+    count = sum(doomed(org, last).count() for org, last in prefixes)
     if dry_run or not prefixes:
-        return PruneResult(cutoff, old.count(), None)
+        return PruneResult(cutoff, count, None)
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     path = archive_dir / f"audit-{stamp}-before-{cutoff:%Y%m%d}.jsonl.gz"
+    events_table, targets_table = AuditEvent._meta.db_table, AuditTarget._meta.db_table
     with transaction.atomic():
-        count = _archive(old.iterator(chunk_size=2000), path)
-        anchors = {
-            str(organization_id): _chain(organization_id).get(position=last).hash
-            for organization_id, last in prefixes
-        }
-        sequences = list(old.values_list("sequence", flat=True))
-        with connection.cursor() as cursor:
-            open_prune_gate(cursor)
-            for start in range(0, len(sequences), 1000):
-                batch = sequences[start : start + 1000]
-                marks = ", ".join(["%s"] * len(batch))
-                for table, column in (
-                    (AuditTarget._meta.db_table, "event_id"),
-                    (AuditEvent._meta.db_table, "sequence"),
-                ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        last_pruned: dict[str, dict[str, Any]] = {}
+        with gzip.open(path, "wt", encoding="utf-8") as archive, connection.cursor() as cursor:
+            _open_gate(cursor, connection.vendor)
+            for organization_id, last in prefixes:
+                events = doomed(organization_id, last)
+                _archive(events.iterator(chunk_size=2000), archive)
+                last_pruned[organization_id or ""] = {
+                    "position": last,
+                    "hash": events.get(position=last).hash,
+                }
+                sequences = list(events.values_list("sequence", flat=True))
+                for start in range(0, len(sequences), 500):
+                    batch = sequences[start : start + 500]
+                    marks = ", ".join(["%s"] * len(batch))
                     cursor.execute(
-                        f"DELETE FROM {table} WHERE {column} IN ({marks})",  # noqa: S608
+                        f"DELETE FROM {targets_table} WHERE event_id IN ({marks})",  # noqa: S608
                         batch,
                     )
-            close_prune_gate(cursor)
+                    cursor.execute(
+                        f"DELETE FROM {events_table} WHERE sequence IN ({marks})",  # noqa: S608
+                        batch,
+                    )
+            _close_gate(cursor, connection.vendor)
         record(
             action="audit.pruned",
             metadata={
                 "cutoff": cutoff.isoformat(),
                 "events": count,
                 "archive": path.name,
-                "last_pruned_hash": anchors,
+                "last_pruned": last_pruned,
             },
             actor=audit_context.Actor.system("audit retention"),
         )
@@ -302,14 +355,9 @@ def audit_prune(*, cutoff: datetime, archive_dir: Path, dry_run: bool = False) -
 
 
 def open_prune_gate(cursor: Any) -> None:
-    if connection.vendor == "postgresql":
-        cursor.execute("SET LOCAL audit.allow_prune = 'on'")
-    elif connection.vendor == "sqlite":
-        cursor.execute(f"INSERT INTO {SQLITE_PRUNE_PERMIT_TABLE} (id) VALUES (1)")  # noqa: S608
+    """For the retention prune and test database flushes only."""
+    _open_gate(cursor, connection.vendor)
 
 
 def close_prune_gate(cursor: Any) -> None:
-    if connection.vendor == "postgresql":
-        cursor.execute("SET LOCAL audit.allow_prune = 'off'")
-    elif connection.vendor == "sqlite":
-        cursor.execute(f"DELETE FROM {SQLITE_PRUNE_PERMIT_TABLE}")  # noqa: S608
+    _close_gate(cursor, connection.vendor)

@@ -195,7 +195,7 @@ def test_pruning_archives_deletes_and_is_itself_audited(trio: OrgTrio, tmp_path:
     assert AuditEvent.objects.filter(id=recent.id).exists()
     pruned = AuditEvent.objects.get(action="audit.pruned")
     assert pruned.metadata["events"] == result.pruned
-    assert pruned.metadata["last_pruned_hash"][trio.organization.pk] == old[-1].hash
+    assert pruned.metadata["last_pruned"][trio.organization.pk]["hash"] == old[-1].hash
     assert verify_chain() == []  # each chain now starts at its oldest remaining event
 
 
