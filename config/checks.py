@@ -21,3 +21,17 @@ def check_ssl_redirect_behind_proxy(app_configs: Any, **kwargs: Any) -> list[War
             )
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def check_webhook_targets_are_guarded(app_configs: Any, **kwargs: Any) -> list[Warning]:
+    if settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:
+        return [
+            Warning(
+                "WEBHOOK_ALLOW_PRIVATE_TARGETS is on: webhooks may be sent over plain HTTP "
+                "and to private addresses (server-side request forgery).",
+                hint="It is for tests and local development; unset it in production.",
+                id="domainkeeper.W002",
+            )
+        ]
+    return []

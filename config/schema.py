@@ -91,7 +91,8 @@ def describe_webhook_event_types(result: dict, generator: Any, request: Any, pub
     info["description"] = (
         info.get("description", "")
         + "\n\n## Webhook event types\n\nDeliveries follow the Standard Webhooks "
-        "specification; `GET /api/v1/event-types` returns this list too.\n\n"
-        + describe_event_types()
+        "specification and are made at least once and in no particular order: de-duplicate "
+        "on `webhook-id`, and re-fetch the object when order matters. "
+        "`GET /api/v1/event-types` returns this list too.\n\n" + describe_event_types()
     )
     return result

@@ -9,6 +9,7 @@ import email.utils
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -128,7 +129,6 @@ def endpoint_create(
     return endpoint, secret
 
 
-@transaction.atomic
 def endpoint_update(
     *,
     endpoint: WebhookEndpoint,
@@ -137,26 +137,34 @@ def endpoint_update(
     event_types: Sequence[str] | None = None,
     tenant: Tenant | type[Ellipsis] | None = ...,
 ) -> WebhookEndpoint:
-    before = _summary(endpoint)
+    """Changes only the fields given, on the row as it is now (locked), so a relay that
+    disabled the endpoint or a rotation in between is not undone."""
     if url is not None:
-        _checked_url(url)
-        endpoint.url = url.strip()
+        _checked_url(url)  # DNS, before the row lock
+    wanted: dict[str, Any] = {}
+    if url is not None:
+        wanted["url"] = url.strip()
     if description is not None:
-        endpoint.description = description.strip()
+        wanted["description"] = description.strip()
     if event_types is not None:
-        endpoint.event_types = _checked_event_types(event_types)
+        wanted["event_types"] = _checked_event_types(event_types)
     if tenant is not ...:
-        endpoint.tenant = _checked_tenant(endpoint.organization, tenant)  # type: ignore[arg-type]
-    changes = changes_between(before, _summary(endpoint))
-    if changes:
-        endpoint.save()
-        record(
-            action="webhook_endpoint.updated",
-            organization=endpoint.organization_id,
-            targets=[target(endpoint, name=endpoint.url)],
-            changes=changes,
-        )
-    return endpoint
+        wanted["tenant"] = _checked_tenant(endpoint.organization, tenant)  # type: ignore[arg-type]
+    with transaction.atomic():
+        locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        before = _summary(locked)
+        for name, value in wanted.items():
+            setattr(locked, name, value)
+        changes = changes_between(before, _summary(locked))
+        if changes:
+            locked.save(update_fields=[*wanted, "updated_at"])
+            record(
+                action="webhook_endpoint.updated",
+                organization=locked.organization_id,
+                targets=[target(locked, name=locked.url)],
+                changes=changes,
+            )
+    return locked
 
 
 @transaction.atomic
@@ -174,7 +182,8 @@ def endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> str:
     """A new secret signs from now on; the old one keeps signing beside it for 24 hours,
     so receivers can switch without dropping a message."""
     secret = new_secret()
-    endpoint.previous_secret_encrypted = endpoint.secret_encrypted
+    locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    endpoint.previous_secret_encrypted = locked.secret_encrypted
     endpoint.previous_secret_expires_at = timezone.now() + ROTATION_OVERLAP
     endpoint.secret_encrypted = encrypt(secret)
     endpoint.save(
@@ -194,25 +203,36 @@ def endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> str:
     return secret
 
 
-@transaction.atomic
 def endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
-    if endpoint.enabled:
-        return endpoint
     _checked_url(endpoint.url)
-    previous_reason = endpoint.disabled_reason
-    endpoint.enabled = True
-    endpoint.disabled_reason = ""
-    endpoint.disabled_at = None
-    endpoint.enabled_at = timezone.now()
-    endpoint.exhaustion_notified_at = None
-    endpoint.save()
-    record(
-        action="webhook_endpoint.enabled",
-        organization=endpoint.organization_id,
-        targets=[target(endpoint, name=endpoint.url)],
-        changes={"enabled": [False, True]},
-        metadata={"disabled_reason": previous_reason},
-    )
+    with transaction.atomic():
+        locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        if locked.enabled:
+            return locked
+        previous_reason = locked.disabled_reason
+        locked.enabled = True
+        locked.disabled_reason = ""
+        locked.disabled_at = None
+        locked.enabled_at = timezone.now()
+        locked.exhaustion_notified_at = None
+        locked.save(
+            update_fields=[
+                "enabled",
+                "disabled_reason",
+                "disabled_at",
+                "enabled_at",
+                "exhaustion_notified_at",
+                "updated_at",
+            ]
+        )
+        endpoint = locked
+        record(
+            action="webhook_endpoint.enabled",
+            organization=endpoint.organization_id,
+            targets=[target(endpoint, name=endpoint.url)],
+            changes={"enabled": [False, True]},
+            metadata={"disabled_reason": previous_reason},
+        )
     return endpoint
 
 
@@ -328,15 +348,25 @@ def enqueue(delivery_ids: Sequence[str], countdown: float = 0) -> None:
 def _claim(queryset: Any, limit: int) -> list[WebhookDelivery]:
     """Claims due rows: locked rows are skipped (another relay has them), and the claim
     moves `next_attempt_at` a lease into the future and counts the attempt, so no other
-    relay takes them until this one is done."""
+    relay takes them until this one is done. A row whose attempts were all spent without
+    being settled (a relay that kept crashing on it) is closed instead of sent again."""
     now = timezone.now()
     with transaction.atomic():
-        ids = list(
+        rows = list(
             queryset.select_for_update(skip_locked=True)
             .filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
             .order_by("next_attempt_at")
-            .values_list("pk", flat=True)[:limit]
+            .values_list("pk", "attempts")[:limit]
         )
+        spent = [pk for pk, attempts in rows if attempts >= MAX_ATTEMPTS]
+        ids = [pk for pk, attempts in rows if attempts < MAX_ATTEMPTS]
+        if spent:
+            WebhookDelivery.objects.filter(pk__in=spent).update(
+                status=WebhookDelivery.Status.FAILED,
+                finished_at=now,
+                next_attempt_at=None,
+                last_error="out of attempts (earlier attempts could not be recorded)",
+            )
         if not ids:
             return []
         WebhookDelivery.objects.filter(pk__in=ids).update(
@@ -354,7 +384,7 @@ def delivery_send(delivery_id: str) -> WebhookDelivery | None:
     claimed = _claim(WebhookDelivery.objects.filter(pk=delivery_id), 1)
     if not claimed:
         return None
-    _attempt(claimed[0])
+    _attempt_safely(claimed[0])
     return claimed[0]
 
 
@@ -362,27 +392,41 @@ def deliveries_send_due(
     *, limit: int = 200, grace: timedelta = SWEEP_GRACE, workers: int | None = None
 ) -> int:
     """The sweep: sends what is overdue (an enqueue that never arrived, a worker that died
-    mid-attempt), several at a time. Returns how many it attempted."""
-    overdue = WebhookDelivery.objects.filter(next_attempt_at__lte=timezone.now() - grace)
-    claimed = _claim(overdue, limit)
-    if not claimed:
-        return 0
-    workers = settings.WEBHOOK_RELAY_THREADS if workers is None else workers
-    if len(claimed) == 1 or workers <= 1 or connection.vendor == "sqlite":
-        for delivery in claimed:
-            _attempt(delivery)
-        return len(claimed)
+    mid-attempt), `workers` at a time. Rows are claimed a round at a time, so none waits
+    in a claim longer than one attempt can last. Returns how many it attempted."""
+    workers = max(1, settings.WEBHOOK_RELAY_THREADS if workers is None else workers)
+    threaded = workers > 1 and connection.vendor != "sqlite"
+    attempted = 0
+    while attempted < limit:
+        overdue = WebhookDelivery.objects.filter(next_attempt_at__lte=timezone.now() - grace)
+        claimed = _claim(overdue, min(workers if threaded else 1, limit - attempted))
+        if not claimed:
+            break
+        attempted += len(claimed)
+        if not threaded or len(claimed) == 1:
+            for delivery in claimed:
+                _attempt_safely(delivery)
+            continue
+        with ThreadPoolExecutor(max_workers=len(claimed)) as pool:
+            list(pool.map(_attempt_in_thread, claimed))
+    return attempted
 
-    def attempt_in_thread(delivery: WebhookDelivery) -> None:
-        try:
-            _attempt(delivery)
-        finally:
-            close_old_connections()
-            connection.close()
 
-    with ThreadPoolExecutor(max_workers=min(workers, len(claimed))) as pool:
-        list(pool.map(attempt_in_thread, claimed))
-    return len(claimed)
+def _attempt_in_thread(delivery: WebhookDelivery) -> None:
+    try:
+        _attempt_safely(delivery)
+    finally:
+        close_old_connections()
+        connection.close()
+
+
+def _attempt_safely(delivery: WebhookDelivery) -> None:
+    """One delivery's failure (a bug, a row deleted mid-attempt) never stops the others;
+    the claim's lease then brings it back, and the attempt it counted caps the retries."""
+    try:
+        _attempt(delivery)
+    except Exception:
+        logger.exception("webhook delivery %s failed unexpectedly", delivery.pk)
 
 
 def _attempt(delivery: WebhookDelivery) -> None:
@@ -426,7 +470,7 @@ def _retry_after(headers: dict[str, str]) -> float | None:
     value = headers.get("retry-after", "").strip()
     if not value:
         return None
-    if value.isdigit():
+    if re.fullmatch(r"[0-9]{1,10}", value):
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -459,6 +503,8 @@ def _settle(delivery: WebhookDelivery, result: transport.TransportResult, addres
     mine = WebhookDelivery.objects.filter(
         pk=delivery.pk, status=WebhookDelivery.Status.PENDING, attempts=delivery.attempts
     )
+    if not WebhookDelivery.objects.filter(pk=delivery.pk).exists():
+        return  # deleted with its endpoint while the attempt ran
     with transaction.atomic():
         WebhookAttempt.objects.create(
             delivery=delivery,
@@ -529,7 +575,9 @@ def _on_exhausted(endpoint: WebhookEndpoint, event_id: str, error: str, now: dat
         return
     exhausted = WebhookDelivery.objects.filter(
         endpoint=endpoint, status=WebhookDelivery.Status.FAILED, finished_at__gt=spell_start
-    ).aggregate(count=Count("pk"), first=Min("finished_at"), last=Max("finished_at"))
+    ).aggregate(
+        count=Count("event_id", distinct=True), first=Min("finished_at"), last=Max("finished_at")
+    )
     if exhausted["count"] >= 2 and exhausted["last"] - exhausted["first"] >= EXHAUSTIONS_APART:
         endpoint_disable(
             endpoint=endpoint,

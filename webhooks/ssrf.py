@@ -10,6 +10,8 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import idna
+
 from dnscheck.lookup import Lookup
 from dnscheck.resolver import DnsResolver
 
@@ -31,15 +33,16 @@ BLOCKED_NETWORKS = tuple(
         "203.0.113.0/24",
         "224.0.0.0/4",
         "240.0.0.0/4",
-        "::/128",
-        "::1/128",
-        "::ffff:0:0/96",
+        "::/96",  # IPv4-compatible (and :: and ::1)
+        "::ffff:0:0/96",  # IPv4-mapped
+        "::ffff:0:0:0/96",  # IPv4-translated
         "64:ff9b::/96",
         "64:ff9b:1::/48",
         "100::/64",
         "2001::/32",
         "2001:db8::/32",
         "2002::/16",
+        "3fff::/20",
         "fc00::/7",
         "fe80::/10",
         "fec0::/10",
@@ -47,6 +50,9 @@ BLOCKED_NETWORKS = tuple(
     )
 )
 LOCAL_NAMES = ("localhost", ".localhost", ".local", ".internal", ".home.arpa", ".lan")
+# Never a webhook target, whatever the settings say: link-local holds the cloud metadata
+# service (169.254.169.254).
+ALWAYS_BLOCKED = tuple(ipaddress.ip_network(n) for n in ("169.254.0.0/16", "fe80::/10"))
 
 
 class UnsafeTarget(ValueError):
@@ -78,14 +84,24 @@ def is_public_address(address: str) -> bool:
 
 def check_url(url: str, *, allow_private: bool, resolver: DnsResolver) -> Target:
     """The target to connect to, or UnsafeTarget. `allow_private` (tests, local
-    development) admits plain HTTP and loopback or private addresses."""
+    development) admits plain HTTP and loopback or private addresses, never link-local."""
+    url = url.strip()
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise UnsafeTarget("INVALID_URL", "The URL contains spaces or control characters.")
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
         raise UnsafeTarget("INVALID_URL", "This is not a valid URL.") from exc
+    if port == 0:
+        raise UnsafeTarget("INVALID_URL", "Port 0 is not a port.")
     scheme = (parts.scheme or "").lower()
     host = (parts.hostname or "").lower().rstrip(".")
+    if host and not _is_ip_literal(host):
+        try:
+            host = idna.encode(host, uts46=True).decode()  # bücher.example -> xn--bcher-kva
+        except idna.IDNAError as exc:
+            raise UnsafeTarget("INVALID_URL", "The host name is not valid.") from exc
     if scheme not in ("https", "http") or not host:
         raise UnsafeTarget("INVALID_URL", "Enter a full https:// URL.")
     if parts.username or parts.password:
@@ -101,14 +117,26 @@ def check_url(url: str, *, allow_private: bool, resolver: DnsResolver) -> Target
     if not allow_private and (host == "localhost" or host.endswith(LOCAL_NAMES)):
         raise UnsafeTarget("PRIVATE_ADDRESS", "Webhook URLs must point at the public internet.")
     addresses = _addresses(host, resolver)
-    if not allow_private:
+    if allow_private:
+        blocked = [
+            a for a in addresses if any(ipaddress.ip_address(a) in n for n in ALWAYS_BLOCKED)
+        ]
+    else:
         blocked = [a for a in addresses if not is_public_address(a)]
-        if blocked:
-            raise UnsafeTarget(
-                "PRIVATE_ADDRESS",
-                f"{host} resolves to {blocked[0]}, which is not a public address.",
-            )
+    if blocked:
+        raise UnsafeTarget(
+            "PRIVATE_ADDRESS",
+            f"{host} resolves to {blocked[0]}, which is not a public address.",
+        )
     return Target(scheme, host, port, path, addresses[0])
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _addresses(host: str, resolver: DnsResolver) -> list[str]:
