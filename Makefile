@@ -28,6 +28,7 @@ run: install
 	mkdir -p var/broker var/broker-control
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py load_demo_domains
 	PYTHONUNBUFFERED=1 $(BIN)/honcho start -f Procfile.dev
 
 test: install-dev

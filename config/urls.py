@@ -8,6 +8,8 @@ from accounts.urls import api_v1_urls as accounts_v1
 from audit.urls import api_internal_urls as audit_internal
 from audit.urls import api_v1_urls as audit_v1
 from config.views import health, home
+from domains.urls import api_internal_urls as domains_internal
+from domains.urls import api_v1_urls as domains_v1
 from webhooks.urls import api_internal_urls as webhooks_internal
 from webhooks.urls import api_v1_urls as webhooks_v1
 
@@ -26,7 +28,9 @@ urlpatterns = [
     path("api/v1/", include(accounts_v1)),
     path("api/v1/", include(audit_v1)),
     path("api/v1/", include(webhooks_v1)),
+    path("api/v1/", include(domains_v1)),
     path("api/internal/", include(accounts_internal)),
     path("api/internal/", include(audit_internal)),
     path("api/internal/", include(webhooks_internal)),
+    path("api/internal/", include(domains_internal)),
 ]

@@ -59,6 +59,7 @@ class _Batch:
     limit: asyncio.Semaphore
     memo: dict[tuple[View, str, str], asyncio.Task[Lookup]]
     authoritative: bool
+    public_view: View = View.PUBLIC  # View.DOH: the public view through DNS over HTTPS
 
     def ask(
         self, view: View, name: str, rdtype: str, zone: Zone | None = None
@@ -79,7 +80,7 @@ class _Batch:
             return await self.resolver.public(name, rdtype)
 
     def public(self, name: str, rdtype: str) -> Awaitable[Lookup]:
-        return self.ask(View.PUBLIC, name, rdtype)
+        return self.ask(self.public_view, name, rdtype)
 
     async def maybe_authoritative(self, name: str, rdtype: str, zone: Zone) -> Lookup | None:
         """The zone's own servers, asked with the zone already found (no second walk)."""
@@ -98,10 +99,12 @@ async def check_records(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     authoritative: bool = True,
+    public_view: View = View.PUBLIC,
 ) -> list[RecordResult]:
     """Checks every record; the results come back in the order of `records`, each with
-    its zone filled in (so `result.record.host` is what to type)."""
-    batch = _Batch(resolver, asyncio.Semaphore(concurrency), {}, authoritative)
+    its zone filled in (so `result.record.host` is what to type). `public_view=View.DOH`
+    looks through DNS over HTTPS (`DNS_DOH_URL`) instead of the configured resolvers."""
+    batch = _Batch(resolver, asyncio.Semaphore(concurrency), {}, authoritative, public_view)
     bases = sorted({base_name(r.name) for r in records})
     zones = dict(zip(bases, await asyncio.gather(*(batch.zone(b) for b in bases)), strict=True))
     missing = dict(

@@ -367,6 +367,19 @@ def _value_verdict(record: ExpectedRecord, values: tuple[str, ...]) -> RecordRes
                 f"without them: `{record.value}`.",
                 value,
             )
+    for value in values:
+        seen = _squash(_unquote(value))
+        if len(seen) >= 16 and wanted.startswith(seen):
+            return _result(
+                record,
+                Outcome.MISMATCH,
+                "value_truncated",
+                f"The value at `{record.host}` was cut short: it has {len(seen)} of the "
+                f"{len(wanted)} characters. Paste the whole value `{record.value}`; if your "
+                "DNS panel limits length, it may need the value split into quoted parts of "
+                "at most 255 characters.",
+                value,
+            )
     prefix = record.value.split(";", 1)[0].strip().lower()
     for value in values:
         if value.strip().lower().startswith(prefix):

@@ -43,6 +43,12 @@ ZONES: dict[str, list[str]] = {
     "broken.test.": [],
     # A private public suffix (as github.io is): users' names live in it, undelegated.
     "github.io.": ["acme.github.io. 300 A 192.0.2.80", "ns.github.io. 300 A 127.0.0.1"],
+    # Our own service domain, as the `local` provider's records point at it.
+    "dk-service.test.": [
+        '_spf 300 TXT "v=spf1 ip4:192.0.2.0/24 -all"',
+        "return 300 A 192.0.2.25",
+        "ns 300 A 127.0.0.1",
+    ],
 }
 NAMESERVERS = {
     "test.": ["ns.test."],
@@ -51,6 +57,7 @@ NAMESERVERS = {
     "cloudflare.com.": ["ada.ns.cloudflare.com.", "bob.ns.cloudflare.com."],
     "amazonses.com.": ["ns.amazonses.com."],
     "github.io.": ["ns.github.io."],
+    "dk-service.test.": ["ns.dk-service.test."],
 }
 
 

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "webhooks",
+    "domains",
 ]
 
 MIDDLEWARE = [
@@ -151,6 +152,55 @@ WEBHOOK_RELAY_THREADS = env.int("WEBHOOK_RELAY_THREADS", default=8)
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=0)
 AUDIT_ARCHIVE_DIR = env("AUDIT_ARCHIVE_DIR", default=str(VAR_DIR / "audit-archive"))
 
+# --- Sending domains ----------------------------------------------------------------------
+# `local`: our own DKIM keys and DNS checks (no AWS needed); `ses`: Amazon SES identities.
+EMAIL_PROVIDER = env("EMAIL_PROVIDER", default="local")
+AWS_REGION = env("AWS_REGION", default="us-east-1")
+SES_ALLOWED_REGIONS = env.list(
+    "SES_ALLOWED_REGIONS",
+    default=[
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "ca-central-1",
+        "sa-east-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-central-1",
+        "eu-central-2",
+        "eu-north-1",
+        "eu-south-1",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "il-central-1",
+        "me-south-1",
+        "af-south-1",
+        "us-gov-west-1",
+    ],
+)
+# The `local` provider's records point at our own hosts, under the service's domain.
+_SERVICE_HOST = urlsplit(BACKEND_BASE_URL).hostname or ""
+SERVICE_DOMAIN = env(
+    "SERVICE_DOMAIN",
+    default=_SERVICE_HOST
+    if "." in _SERVICE_HOST and not _SERVICE_HOST[-1].isdigit()
+    else "domainkeeper.localhost",
+)
+LOCAL_DKIM_SELECTOR = env("LOCAL_DKIM_SELECTOR", default="dk1")
+LOCAL_SPF_INCLUDE = env("LOCAL_SPF_INCLUDE", default=f"_spf.{SERVICE_DOMAIN}")
+LOCAL_RETURN_PATH_HOST = env("LOCAL_RETURN_PATH_HOST", default="bounces")
+LOCAL_RETURN_PATH_TARGET = env("LOCAL_RETURN_PATH_TARGET", default=f"return.{SERVICE_DOMAIN}")
+LOCAL_DMARC_RUA = env("LOCAL_DMARC_RUA", default="")  # mailto: address for DMARC reports
+# Requests per minute to the diagnose endpoint, per organization.
+DIAGNOSE_RATE_LIMIT = env("DIAGNOSE_RATE_LIMIT", default="30/min")
+
 # --- DNS (dnscheck) -----------------------------------------------------------------------
 # Resolvers for the public view, `host[:port],...`; empty: the system's (/etc/resolv.conf).
 DNS_NAMESERVERS = env("DNS_NAMESERVERS", default="")
@@ -171,7 +221,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.pagination.EnvelopeCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.PrincipalRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"principal": env("API_RATE_LIMIT", default="1200/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "principal": env("API_RATE_LIMIT", default="1200/min"),
+        "diagnose": DIAGNOSE_RATE_LIMIT,
+    },
     "EXCEPTION_HANDLER": "config.envelope.api_exception_handler",
     # 0: the client address is REMOTE_ADDR; X-Forwarded-For is read only behind known proxies.
     "NUM_PROXIES": TRUSTED_PROXY_HOPS,
@@ -202,6 +255,11 @@ SPECTACULAR_SETTINGS = {
         "config.schema.describe_webhook_event_types",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        # pending | verified | failed, for domains and their records alike
+        "VerificationStatusEnum": "domains.models.SendingDomain.Status",
+        "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------------

@@ -19,3 +19,15 @@ CELERY_TASK_EAGER_PROPAGATES = True
 WHITENOISE_AUTOREFRESH = True  # no collectstatic before tests
 WEBHOOK_ALLOW_PRIVATE_TARGETS = True  # the test receiver listens on loopback
 WEBHOOK_RELAY_THREADS = 1  # threads would not see the test transaction's rows
+# The `local` provider's records point at a service domain the test DNS server serves.
+SERVICE_DOMAIN = "dk-service.test"
+LOCAL_SPF_INCLUDE = "_spf.dk-service.test"
+LOCAL_RETURN_PATH_TARGET = "return.dk-service.test"
+LOCAL_DMARC_RUA = "dmarc@dk-service.test"
+EMAIL_PROVIDER = "local"
+AWS_REGION = "us-east-1"
+# Tests talk to loopback only: DNS goes nowhere unless a test points it at its own server
+# (the `dns` and `knot` fixtures).
+DNS_NAMESERVERS = "127.0.0.1:9"
+DNS_DOH_URL = "http://127.0.0.1:9/dns-query"
+DNS_TIMEOUT = 1.0

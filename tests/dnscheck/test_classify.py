@@ -237,6 +237,7 @@ KEY = ExpectedRecord(
         ("v=DKIM1;k=rsa;p=MIIBIjAN", None),
         ('"v=DKIM1; k=rsa; p=MIIBIjAN"', "literal_quotes"),
         ("v=DKIM1; k=rsa; p=OLDKEY", "wrong_value"),
+        ("v=DKIM1; k=rsa; p=MIIB", "value_truncated"),
     ],
 )
 def test_txt_value(published: str, hint: str | None) -> None:

@@ -1,0 +1,171 @@
+"""Amazon SES (SESv2) as the provider: one boto3 client per region, created lazily and
+cached, standard retry mode, explicit timeouts."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+
+from dnscheck.records import ExpectedRecord, Purpose
+from domains.providers.base import (
+    ProviderConflict,
+    ProviderError,
+    ProviderStatus,
+    ProviderUnavailable,
+)
+
+if TYPE_CHECKING:
+    from domains.models import SendingDomain
+
+_clients: dict[str, Any] = {}
+_clients_lock = threading.Lock()
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=5,
+    read_timeout=10,
+)
+TRANSIENT_CODES = {
+    "TooManyRequestsException",
+    "ThrottlingException",
+    "Throttling",
+    "LimitExceededException",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "RequestTimeout",
+}
+
+
+def ses_client(region: str) -> Any:
+    """The cached SESv2 client for a region."""
+    client = _clients.get(region)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(region)
+            if client is None:
+                client = boto3.client("sesv2", region_name=region, config=CLIENT_CONFIG)
+                _clients[region] = client
+    return client
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests switch between moto and stubs)."""
+    with _clients_lock:
+        _clients.clear()
+
+
+def _raise(exc: Exception) -> None:
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        message = exc.response.get("Error", {}).get("Message", str(exc))
+        if code == "AlreadyExistsException":
+            raise ProviderConflict(message) from exc
+        if (
+            code in TRANSIENT_CODES
+            or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+        ):
+            raise ProviderUnavailable(f"SES: {code}: {message}") from exc
+        raise ProviderError(f"SES: {code}: {message}") from exc
+    if isinstance(exc, BotoCoreError):
+        raise ProviderUnavailable(f"SES could not be reached: {exc}") from exc
+    raise exc
+
+
+def mail_from_host(domain: SendingDomain) -> str:
+    return f"{domain.mail_from_label}.{domain.name}" if domain.mail_from_label else ""
+
+
+class SesProvider:
+    name = "ses"
+
+    def create(self, domain: SendingDomain) -> None:
+        client = ses_client(domain.region)
+        try:
+            response = client.create_email_identity(EmailIdentity=domain.name)
+        except (ClientError, BotoCoreError) as exc:
+            _raise(exc)
+        domain.ses_dkim_tokens = list(response.get("DkimAttributes", {}).get("Tokens", []))
+        if domain.mail_from_label:
+            try:
+                client.put_email_identity_mail_from_attributes(
+                    EmailIdentity=domain.name,
+                    MailFromDomain=mail_from_host(domain),
+                    BehaviorOnMxFailure="USE_DEFAULT_VALUE",
+                )
+            except (ClientError, BotoCoreError) as exc:
+                _raise(exc)
+
+    def adopt(self, domain: SendingDomain) -> None:
+        """The identity exists in our own account and region (an earlier claim, or a
+        delete that failed): take over its tokens."""
+        try:
+            response = ses_client(domain.region).get_email_identity(EmailIdentity=domain.name)
+        except (ClientError, BotoCoreError) as exc:
+            _raise(exc)
+        domain.ses_dkim_tokens = list(response.get("DkimAttributes", {}).get("Tokens", []))
+
+    def status(self, domain: SendingDomain) -> ProviderStatus:
+        try:
+            response = ses_client(domain.region).get_email_identity(EmailIdentity=domain.name)
+        except (ClientError, BotoCoreError) as exc:
+            _raise(exc)
+        dkim = response.get("DkimAttributes", {})
+        tokens = list(dkim.get("Tokens", []))
+        if tokens and tokens != domain.ses_dkim_tokens:
+            domain.ses_dkim_tokens = tokens
+        dkim_status = dkim.get("Status", "")
+        return ProviderStatus(
+            verified=bool(response.get("VerifiedForSendingStatus")),
+            dkim_status=dkim_status,
+            error_type=response.get("VerificationInfo", {}).get("ErrorType", ""),
+            failed=dkim_status == "FAILED",
+            details={
+                "verification_status": response.get("VerificationStatus", ""),
+                "mail_from_status": response.get("MailFromAttributes", {}).get(
+                    "MailFromDomainStatus", ""
+                ),
+            },
+        )
+
+    def delete(self, domain: SendingDomain) -> None:
+        try:
+            ses_client(domain.region).delete_email_identity(EmailIdentity=domain.name)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NotFoundException":
+                return  # already gone: nothing to reconcile
+            _raise(exc)
+        except BotoCoreError as exc:
+            _raise(exc)
+
+    def records(self, domain: SendingDomain) -> list[ExpectedRecord]:
+        records = [
+            ExpectedRecord(
+                "CNAME",
+                f"{token}._domainkey.{domain.name}",
+                f"{token}.dkim.amazonses.com",
+                Purpose.DKIM,
+            )
+            for token in domain.ses_dkim_tokens
+        ]
+        host = mail_from_host(domain)
+        if host:
+            records += [
+                ExpectedRecord(
+                    "MX",
+                    host,
+                    f"10 feedback-smtp.{domain.region}.amazonses.com",
+                    Purpose.MAIL_FROM_MX,
+                ),
+                ExpectedRecord(
+                    "TXT", host, "v=spf1 include:amazonses.com ~all", Purpose.MAIL_FROM_SPF
+                ),
+            ]
+        return records
+
+
+def allowed_regions() -> list[str]:
+    return list(settings.SES_ALLOWED_REGIONS)

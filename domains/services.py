@@ -1,0 +1,659 @@
+"""Sending domains: add, re-check, diagnose, warmup, region, tenant, delete. Each change
+is one transaction that also records the audit event and publishes the webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Organization, Tenant
+from audit.services import record, target
+from config.dns import dns_resolver, reserved_hosts
+from config.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
+from dnscheck.check import check_records, summarise
+from dnscheck.cloudflare import all_cloudflare
+from dnscheck.lookup import View
+from dnscheck.names import DomainNameError, normalize_domain, public_suffix_list
+from dnscheck.providers import describe_dns_host
+from dnscheck.records import ExpectedRecord, Outcome, Purpose, RecordResult
+from domains.models import DomainRecord, SendingDomain
+from domains.providers import (
+    ProviderConflict,
+    ProviderError,
+    ProviderStatus,
+    ProviderUnavailable,
+    get_provider,
+)
+from domains.selectors import WarmupLimit, domain_for_sender, sender_cache_forget, warmup_cap
+from webhooks.services import publish
+
+logger = logging.getLogger(__name__)
+
+OPTIONAL_PURPOSES = {Purpose.DMARC}
+RECORD_STATUS = {
+    Outcome.OK: DomainRecord.Status.VERIFIED,
+    Outcome.MISSING: DomainRecord.Status.PENDING,
+    Outcome.MISMATCH: DomainRecord.Status.FAILED,
+}
+CONTESTED_CLAIM_DAYS = 3  # SES gives up on an unverified identity after 72 hours
+
+
+class DomainTakenAtProvider(ConflictError):
+    code = "DOMAIN_TAKEN_AT_PROVIDER"
+    message = "The domain is already being verified at the email provider by another account."
+
+
+class DomainAlreadyAdded(ConflictError):
+    code = "DOMAIN_ALREADY_ADDED"
+    message = "This domain is already added to your organization."
+
+
+class DomainTaken(ConflictError):
+    code = "DOMAIN_TAKEN"
+    message = "This domain is verified by another organization."
+
+
+class ProviderUnavailableError(ServiceError):
+    code = "PROVIDER_UNAVAILABLE"
+    status = 503
+    message = "The email provider did not answer. Nothing was changed; try again shortly."
+
+
+def _invalid_name(exc: DomainNameError, field_name: str) -> InvalidInputError:
+    return InvalidInputError(exc.message, code=exc.code, errors={field_name: [exc.message]})
+
+
+def _check_regions(region: str, fallback_region: str = "") -> None:
+    allowed = settings.SES_ALLOWED_REGIONS
+    errors = {}
+    if region not in allowed:
+        errors["region"] = [f"Choose one of the allowed regions: {', '.join(allowed)}."]
+    if fallback_region and fallback_region not in allowed:
+        errors["fallback_region"] = [f"Choose one of the allowed regions: {', '.join(allowed)}."]
+    if errors:
+        raise InvalidInputError(
+            next(iter(errors.values()))[0], code="REGION_NOT_ALLOWED", errors=errors
+        )
+    if fallback_region and fallback_region == region:
+        message = "region and fallback_region must differ."
+        raise InvalidInputError(
+            message, code="REGIONS_MUST_DIFFER", errors={"fallback_region": [message]}
+        )
+
+
+def domain_object(domain: SendingDomain) -> dict[str, Any]:
+    """The thin object webhooks and audit carry."""
+    return {
+        "id": domain.pk,
+        "name": domain.display_name,
+        "kind": "sending_domain",
+        "status": domain.status,
+        "provider": domain.provider,
+        "region": domain.region,
+        "tenant_id": domain.tenant_id,
+        "verified_at": domain.verified_at.isoformat() if domain.verified_at else None,
+        "created_at": domain.created_at.isoformat() if domain.created_at else None,
+    }
+
+
+def _announce(
+    domain: SendingDomain,
+    event_type: str,
+    *,
+    changes: dict[str, list[Any]] | None = None,
+    metadata: dict[str, Any] | None = None,
+    previous: dict[str, Any] | None = None,
+) -> None:
+    """The audit event and the webhook for one lifecycle change, in the caller's
+    transaction."""
+    record(
+        action=event_type,
+        organization=domain.organization_id,
+        targets=[target(domain, type="sending_domain", name=domain.name)],
+        changes=changes,
+        metadata=metadata,
+    )
+    publish(
+        organization=domain.organization_id,
+        type=event_type,
+        obj=domain_object(domain),
+        previous_attributes=previous,
+        tenant=domain.tenant,
+    )
+
+
+# --- records -----------------------------------------------------------------------------
+
+
+def _zone_guess(name: str) -> str:
+    """The zone a record most likely lives in, before DNS has told us (registrable domain)."""
+    return public_suffix_list().privatesuffix(name) or name
+
+
+def sync_records(domain: SendingDomain) -> list[DomainRecord]:
+    """Makes the stored records match what the provider says to publish; keeps what the
+    last check found for records that did not change."""
+    zone = next(
+        (r.zone for r in DomainRecord.objects.filter(domain=domain) if r.zone),
+        _zone_guess(domain.name),
+    )
+    expected = get_provider(domain.provider).records(domain)
+    keys = {(r.type, r.name, r.purpose) for r in expected}
+    DomainRecord.objects.filter(domain=domain).exclude(
+        pk__in=[
+            r.pk
+            for r in DomainRecord.objects.filter(domain=domain)
+            if (r.type, r.hostname, r.purpose) in keys
+        ]
+    ).delete()
+    existing = {
+        (r.type, r.hostname, r.purpose): r for r in DomainRecord.objects.filter(domain=domain)
+    }
+    rows = []
+    for position, item in enumerate(expected):
+        row = existing.get((item.type, item.name, item.purpose))
+        placed = item.in_zone(zone)
+        if row is None:
+            row = DomainRecord(
+                domain=domain,
+                type=item.type,
+                hostname=item.name,
+                purpose=item.purpose,
+                value=item.value,
+                host=placed.host,
+                zone=zone,
+                required=item.purpose not in OPTIONAL_PURPOSES,
+                position=position,
+            )
+            row.save()
+        elif row.value != item.value or row.position != position:
+            row.value, row.position = item.value, position
+            row.status, row.hint, row.seen_value = DomainRecord.Status.PENDING, "", ""
+            row.save()
+        rows.append(row)
+    return rows
+
+
+def expected_records(domain: SendingDomain) -> list[ExpectedRecord]:
+    return [
+        ExpectedRecord(r.type, r.hostname, r.value, r.purpose)
+        for r in DomainRecord.objects.filter(domain=domain)
+    ]
+
+
+def _apply_results(domain: SendingDomain, results: list[RecordResult]) -> None:
+    """Stores what a check found. A record whose lookup failed keeps its last status."""
+    now = timezone.now()
+    rows = {(r.type, r.hostname, r.purpose): r for r in DomainRecord.objects.filter(domain=domain)}
+    for result in results:
+        row = rows.get((result.record.type, result.record.name, result.record.purpose))
+        if row is None:
+            continue
+        row.zone = result.record.zone or row.zone
+        row.host = result.record.host if result.record.zone else row.host
+        row.hint = result.hint or ""
+        row.fix = result.fix
+        row.seen_value = result.seen_value or ""
+        row.suggested_value = result.suggested_value or ""
+        row.checked_at = now
+        if result.outcome != Outcome.ERROR:
+            row.status = RECORD_STATUS[result.outcome]
+        row.save()
+
+
+def _check_dns(domain: SendingDomain, *, public_view: View = View.PUBLIC) -> list[RecordResult]:
+    return asyncio.run(
+        check_records(dns_resolver(), expected_records(domain), public_view=public_view)
+    )
+
+
+# --- add ---------------------------------------------------------------------------------
+
+
+def sending_domain_create(
+    *,
+    organization: Organization,
+    name: str,
+    tenant: Tenant | None = None,
+    region: str | None = None,
+    mail_from_label: str = "",
+    provider: str | None = None,
+    name_field: str = "name",
+) -> SendingDomain:
+    try:
+        domain_name = normalize_domain(name, reserved=reserved_hosts())
+    except DomainNameError as exc:
+        raise _invalid_name(exc, name_field) from exc
+    region = region or settings.AWS_REGION
+    _check_regions(region)
+    if tenant is not None and tenant.organization_id != organization.pk:
+        raise InvalidInputError("No such tenant.", errors={"tenant_id": ["No such tenant."]})
+    if mail_from_label and (
+        not mail_from_label.isascii() or not mail_from_label.replace("-", "").isalnum()
+    ):
+        raise InvalidInputError(errors={"mail_from_label": ["Use letters, digits and hyphens."]})
+    if SendingDomain.objects.filter(organization=organization, name=domain_name.ascii).exists():
+        raise DomainAlreadyAdded(errors={name_field: [DomainAlreadyAdded.message]})
+    if SendingDomain.objects.filter(
+        name=domain_name.ascii, status=SendingDomain.Status.VERIFIED
+    ).exists():
+        raise DomainTaken(errors={name_field: [DomainTaken.message]})
+
+    domain = SendingDomain(
+        organization=organization,
+        tenant=tenant,
+        name=domain_name.ascii,
+        display_name=domain_name.display,
+        provider=provider or settings.EMAIL_PROVIDER,
+        region=region,
+        mail_from_label=mail_from_label.lower(),
+        next_check_at=timezone.now(),
+    )
+    backend = get_provider(domain.provider)
+    try:
+        backend.create(domain)
+    except ProviderConflict as exc:
+        _take_over_or_refuse(domain, backend, exc)
+    except ProviderUnavailable as exc:
+        raise ProviderUnavailableError(detail_message(exc)) from exc
+    except ProviderError as exc:
+        raise ServiceError(str(exc), code="PROVIDER_REJECTED", status=400) from exc
+    try:
+        with transaction.atomic():
+            domain.save(force_insert=True)
+            sync_records(domain)
+            _announce(
+                domain,
+                "domain.created",
+                changes={"status": [None, domain.status]},
+                metadata={"provider": domain.provider, "region": domain.region},
+            )
+    except IntegrityError as exc:  # the same name, added twice at once
+        raise DomainAlreadyAdded(errors={name_field: [DomainAlreadyAdded.message]}) from exc
+    return domain
+
+
+def detail_message(exc: Exception) -> str:
+    return f"{ProviderUnavailableError.message} ({exc})"
+
+
+def _take_over_or_refuse(domain: SendingDomain, backend: Any, exc: ProviderConflict) -> None:
+    """SES already has this identity in our account and region. It is ours to reuse when
+    no other organization holds a live claim on it (an earlier delete that failed, or a
+    claim that never verified and has expired); otherwise 409."""
+    other = (
+        SendingDomain.objects.filter(name=domain.name, region=domain.region, provider="ses")
+        .exclude(organization=domain.organization)
+        .first()
+    )
+    stale = (
+        other is not None
+        and other.status != SendingDomain.Status.VERIFIED
+        and (
+            other.status == SendingDomain.Status.FAILED
+            or (timezone.now() - other.created_at).days >= CONTESTED_CLAIM_DAYS
+        )
+    )
+    if other is not None and not stale:
+        raise DomainTakenAtProvider(
+            friendly_message=(
+                "Another account is already verifying this domain with our email provider. "
+                "If it is yours, publish its DNS records to prove it; an unverified claim "
+                f"expires after {CONTESTED_CLAIM_DAYS} days and the domain can then be added "
+                "here."
+            ),
+            errors={"name": [DomainTakenAtProvider.message]},
+        ) from exc
+    try:
+        backend.adopt(domain)
+    except ProviderUnavailable as inner:
+        raise ProviderUnavailableError(detail_message(inner)) from inner
+    if other is not None:  # the expired claim gives way
+        sending_domain_delete(
+            domain=other,
+            reason="claim expired; taken over by another organization",
+            call_provider=False,
+        )
+
+
+# --- re-check ----------------------------------------------------------------------------
+
+
+@dataclass
+class VerifyOutcome:
+    domain: SendingDomain
+    changed: bool
+    transient: bool
+    message: str
+    provider_status: ProviderStatus | None = None
+    results: list[RecordResult] = field(default_factory=list)
+
+
+def sending_domain_verify(*, domain: SendingDomain, requested: bool = False) -> VerifyOutcome:
+    """Asks the provider and checks every record in DNS, then moves the status only on
+    evidence: a provider or DNS failure that may pass changes nothing. `requested`: a
+    person asked (recorded in the audit log; the background checks are not)."""
+    outcome = _verify(domain)
+    if requested:
+        record(
+            action="domain.recheck_requested",
+            organization=domain.organization_id,
+            targets=[target(domain, type="sending_domain", name=domain.name)],
+            metadata={
+                "status": domain.status,
+                "changed": outcome.changed,
+                "transient": outcome.transient,
+            },
+        )
+    return outcome
+
+
+def _verify(domain: SendingDomain) -> VerifyOutcome:
+    backend = get_provider(domain.provider)
+    tokens_before = list(domain.ses_dkim_tokens)
+    try:
+        provider_status = backend.status(domain)
+    except ProviderUnavailable as exc:
+        return VerifyOutcome(domain, False, True, f"{exc}. Nothing changed; we will retry.")
+    except ProviderError as exc:
+        return VerifyOutcome(domain, False, True, f"{exc}. Nothing changed.")
+    if domain.ses_dkim_tokens != tokens_before:
+        SendingDomain.objects.filter(pk=domain.pk).update(ses_dkim_tokens=domain.ses_dkim_tokens)
+        sync_records(domain)
+    results = _check_dns(domain)
+    _apply_results(domain, results)
+
+    required = {
+        (r.type, r.hostname, r.purpose)
+        for r in DomainRecord.objects.filter(domain=domain, required=True)
+    }
+    required_results = [
+        r for r in results if (r.record.type, r.record.name, r.record.purpose) in required
+    ]
+    now = timezone.now()
+    if provider_status.verified is not None:  # the provider decides (SES)
+        if provider_status.verified:
+            new_status = SendingDomain.Status.VERIFIED
+        elif provider_status.failed:
+            new_status = SendingDomain.Status.FAILED
+        else:
+            new_status = SendingDomain.Status.PENDING
+    elif any(r.outcome == Outcome.ERROR for r in required_results):
+        SendingDomain.objects.filter(pk=domain.pk).update(last_checked_at=now)
+        domain.last_checked_at = now
+        return VerifyOutcome(
+            domain,
+            False,
+            True,
+            "DNS did not answer for some records. Nothing changed; we will retry.",
+            provider_status,
+            results,
+        )
+    elif required_results and all(r.ok for r in required_results):
+        new_status = SendingDomain.Status.VERIFIED
+    else:
+        new_status = SendingDomain.Status.PENDING
+    changed = _transition(domain, new_status, provider_status, now)
+    summary = summarise(results)
+    message = {
+        SendingDomain.Status.VERIFIED: "The domain is verified and can send mail.",
+        SendingDomain.Status.FAILED: "Verification failed at the provider; restart it by "
+        "re-checking once the records are right.",
+    }.get(domain.status, f"{summary.ok_count} of {summary.total} records are in place.")
+    return VerifyOutcome(domain, changed, False, message, provider_status, results)
+
+
+def _transition(
+    domain: SendingDomain, new_status: str, provider_status: ProviderStatus, now: Any
+) -> bool:
+    """Compare-and-swap from the status we read: a concurrent check that got there first
+    wins, and events fire once."""
+    old_status = domain.status
+    updates: dict[str, Any] = {
+        "last_checked_at": now,
+        "provider_error_type": provider_status.error_type,
+    }
+    if new_status == old_status:
+        SendingDomain.objects.filter(pk=domain.pk).update(**updates)
+        domain.last_checked_at, domain.provider_error_type = now, provider_status.error_type
+        return False
+    if new_status == SendingDomain.Status.VERIFIED:
+        updates["verified_at"] = now
+    try:
+        with transaction.atomic():
+            swapped = SendingDomain.objects.filter(pk=domain.pk, status=old_status).update(
+                status=new_status, **updates
+            )
+            if not swapped:
+                domain.refresh_from_db()
+                return False
+            domain.status, domain.last_checked_at = new_status, now
+            domain.provider_error_type = provider_status.error_type
+            if new_status == SendingDomain.Status.VERIFIED:
+                domain.verified_at = now
+            event = {
+                SendingDomain.Status.VERIFIED: "domain.verified",
+                SendingDomain.Status.FAILED: "domain.failed",
+            }.get(new_status, "domain.unverified")
+            if event == "domain.unverified" and old_status != SendingDomain.Status.VERIFIED:
+                event = ""  # failed -> pending (a restart) is not an unverification
+            if event:
+                _announce(
+                    domain,
+                    event,
+                    changes={"status": [old_status, new_status]},
+                    metadata={"provider_error_type": provider_status.error_type},
+                    previous={"status": old_status},
+                )
+            else:
+                record(
+                    action="domain.verification_restarted",
+                    organization=domain.organization_id,
+                    targets=[target(domain, type="sending_domain", name=domain.name)],
+                    changes={"status": [old_status, new_status]},
+                )
+    except IntegrityError:
+        # Another organization verified this name first: it is theirs.
+        domain.refresh_from_db()
+        DomainRecord.objects.filter(domain=domain).update(
+            hint="domain_taken", fix="Another organization verified this domain first."
+        )
+        return False
+    sender_cache_forget(domain)
+    return True
+
+
+# --- diagnose ------------------------------------------------------------------------------
+
+
+@dataclass
+class Diagnosis:
+    results: list[RecordResult]
+    summary: Any
+    apex: dict[str, Any]
+    provider: dict[str, Any]
+
+
+def sending_domain_diagnose(*, domain: SendingDomain) -> Diagnosis:
+    """Every record through the public DNS-over-HTTPS view and the zone's own servers,
+    with a hint and fix each; the apex's addresses for Cloudflare proxy detection; and the
+    provider's own error, if any. Reads only: nothing is stored."""
+    results = _check_dns(domain, public_view=View.DOH)
+    apex_name = _zone_guess(domain.name)
+    resolver = dns_resolver()
+
+    async def apex_lookups() -> tuple[Any, Any, Any]:
+        return await asyncio.gather(
+            resolver.doh(apex_name, "A"),
+            resolver.doh(apex_name, "AAAA"),
+            resolver.zone_for(apex_name),
+        )
+
+    a, aaaa, zone = asyncio.run(apex_lookups())
+    addresses = [*a.values, *aaaa.values]
+    provider_info: dict[str, Any] = {
+        "name": domain.provider,
+        "error_type": domain.provider_error_type,
+    }
+    if domain.provider == "ses":
+        try:
+            status = get_provider("ses").status(domain)
+            provider_info |= {
+                "verified": status.verified,
+                "dkim_status": status.dkim_status,
+                "error_type": status.error_type,
+            }
+        except ProviderError as exc:
+            provider_info["unavailable"] = str(exc)
+    return Diagnosis(
+        results=results,
+        summary=summarise(results, zone_nameservers=zone.nameservers),
+        apex={
+            "name": apex_name,
+            "addresses": addresses,
+            "cloudflare_proxied": all_cloudflare(addresses),
+            "dns_host": describe_dns_host(zone.nameservers) if zone.found else None,
+            "lookup_status": a.status,
+        },
+        provider=provider_info,
+    )
+
+
+# --- warmup, region, tenant ---------------------------------------------------------------
+
+
+@transaction.atomic
+def sending_domain_start_warmup(*, domain: SendingDomain, total_days: int = 14) -> SendingDomain:
+    if not 1 <= total_days <= 60:
+        raise InvalidInputError(
+            "total_days must be from 1 to 60.", errors={"total_days": ["Must be from 1 to 60."]}
+        )
+    before = (domain.warmup_started_at, domain.warmup_total_days)
+    domain.warmup_started_at = timezone.now()
+    domain.warmup_total_days = total_days
+    domain.save(update_fields=["warmup_started_at", "warmup_total_days", "updated_at"])
+    _announce(
+        domain,
+        "domain.warmup_started",
+        changes={
+            "warmup_started_at": [
+                before[0].isoformat() if before[0] else None,
+                domain.warmup_started_at.isoformat(),
+            ],
+            "warmup_total_days": [before[1], total_days],
+        },
+    )
+    return domain
+
+
+def check_warmup_limit(*, organization_id: str, from_address: str) -> WarmupLimit:
+    """The day's cap for sending from this address's domain (None: no cap)."""
+    found = domain_for_sender(organization_id=organization_id, from_address=from_address)
+    if found is None:
+        raise NotFoundError(
+            "No verified sending domain for this from-address.", code="FROM_DOMAIN_NOT_VERIFIED"
+        )
+    return warmup_cap(SendingDomain.objects.get(pk=found["id"]))
+
+
+def sending_domain_set_region(
+    *, domain: SendingDomain, region: str, fallback_region: str = ""
+) -> SendingDomain:
+    """Moves the domain to another region (SES identities are per region: the new one is
+    created, its records replace the old, and verification starts again there)."""
+    _check_regions(region, fallback_region)
+    before = {"region": domain.region, "fallback_region": domain.fallback_region}
+    moved = region != domain.region
+    if moved and domain.provider == "ses":
+        backend = get_provider("ses")
+        old_region = domain.region
+        domain.region = region
+        try:
+            backend.create(domain)
+        except ProviderConflict:
+            backend.adopt(domain)
+        except ProviderUnavailable as exc:
+            domain.region = old_region
+            raise ProviderUnavailableError(detail_message(exc)) from exc
+        _delete_at_provider(domain, region=old_region)
+    with transaction.atomic():
+        domain.region, domain.fallback_region = region, fallback_region
+        fields = ["region", "fallback_region", "ses_dkim_tokens", "updated_at"]
+        if moved and domain.provider == "ses" and domain.status == SendingDomain.Status.VERIFIED:
+            domain.status = SendingDomain.Status.PENDING
+            fields.append("status")
+        domain.save(update_fields=fields)
+        sync_records(domain)
+        _announce(
+            domain,
+            "domain.region_changed",
+            changes={
+                k: [before[k], getattr(domain, k)]
+                for k in before
+                if before[k] != getattr(domain, k)
+            },
+            previous=before,
+        )
+    sender_cache_forget(domain)
+    return domain
+
+
+def sending_domain_set_tenant(*, domain: SendingDomain, tenant: Tenant | None) -> SendingDomain:
+    if tenant is not None and tenant.organization_id != domain.organization_id:
+        raise InvalidInputError("No such tenant.", errors={"tenant_id": ["No such tenant."]})
+    previous = domain.tenant_id
+    with transaction.atomic():
+        domain.tenant = tenant
+        domain.save(update_fields=["tenant", "updated_at"])
+        _announce(
+            domain,
+            "domain.tenant_changed",
+            changes={"tenant_id": [previous, domain.tenant_id]},
+            previous={"tenant_id": previous},
+        )
+    sender_cache_forget(domain)  # the next send sees the new binding
+    return domain
+
+
+# --- delete ------------------------------------------------------------------------------
+
+
+def _delete_at_provider(domain: SendingDomain, region: str | None = None) -> str:
+    """Best effort: a provider failure is logged for an operator and does not block us."""
+    if domain.provider != "ses":
+        return ""
+    original = domain.region
+    domain.region = region or domain.region
+    try:
+        get_provider("ses").delete(domain)
+    except ProviderError as exc:
+        logger.error(
+            "SES identity %s in %s could not be deleted; reconcile it in the AWS console: %s",
+            domain.name,
+            domain.region,
+            exc,
+        )
+        return str(exc)
+    finally:
+        domain.region = original
+    return ""
+
+
+def sending_domain_delete(
+    *, domain: SendingDomain, reason: str = "", call_provider: bool = True
+) -> None:
+    provider_error = _delete_at_provider(domain) if call_provider else ""
+    with transaction.atomic():
+        _announce(
+            domain,
+            "domain.removed",
+            metadata={"provider_error": provider_error, "reason": reason},
+        )
+        domain.delete()
+    sender_cache_forget(domain)

@@ -1,0 +1,30 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from accounts.viewsets import for_surface
+from domains.api import SendingDomainViewSet
+
+v1_router = SimpleRouter(trailing_slash=False)
+v1_router.register("domains", for_surface(SendingDomainViewSet, "v1"), basename="v1-domain")
+
+internal_viewset = for_surface(SendingDomainViewSet, "internal")
+internal_router = SimpleRouter(trailing_slash=False)
+internal_router.register("domains", internal_viewset, basename="internal-domain")
+
+api_v1_urls = v1_router.urls
+api_internal_urls = [
+    # The dashboard contract: re-check with PATCH {id}, delete with ?id=, on the collection.
+    path(
+        "domains",
+        internal_viewset.as_view(
+            {
+                "get": "list",
+                "post": "create",
+                "patch": "recheck_from_body",
+                "delete": "destroy_from_query",
+            }
+        ),
+        name="internal-domain-collection",
+    ),
+    *internal_router.urls,
+]
