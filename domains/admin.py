@@ -4,7 +4,7 @@ from django.http import HttpRequest
 
 from audit.admin import AuditedModelAdmin
 from domains.models import DomainRecord, SendingDomain
-from domains.services import sending_domain_verify
+from domains.services import sending_domain_delete, sending_domain_verify
 
 
 class DomainRecordInline(admin.TabularInline):
@@ -84,12 +84,18 @@ class SendingDomainAdmin(AuditedModelAdmin):
         "created_at",
         "updated_at",
     ]
-    autocomplete_fields = ["organization", "tenant"]
     inlines = [DomainRecordInline]
     actions = ["recheck"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # added through the API or the dashboard, where the provider is called
+
+    def delete_model(self, request: HttpRequest, obj: SendingDomain) -> None:
+        sending_domain_delete(domain=obj)  # the provider, the event and the cache too
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SendingDomain]) -> None:
+        for domain in queryset:
+            sending_domain_delete(domain=domain)
 
     @admin.action(description="Re-check selected domains now")
     def recheck(self, request: HttpRequest, queryset: QuerySet[SendingDomain]) -> None:

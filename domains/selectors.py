@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from dnscheck.names import DomainNameError, normalize_domain
 from domains.models import SendingDomain
 
 SENDER_CACHE_SECONDS = 60
@@ -33,7 +34,10 @@ def sender_cache_forget(domain: SendingDomain) -> None:
 def domain_for_sender(*, organization_id: str, from_address: str) -> dict[str, Any] | None:
     """The verified domain a from-address sends through, as `{id, name, tenant_id}`, or
     None. Cached briefly: the send path asks for every message."""
-    name = from_address.rsplit("@", 1)[-1].strip().lower().rstrip(".")
+    try:
+        name = normalize_domain(from_address.rsplit("@", 1)[-1]).ascii
+    except DomainNameError:
+        return None
     key = _sender_key(organization_id, name)
     cached = cache.get(key)
     if cached is not None:

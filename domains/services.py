@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +27,7 @@ from domains.models import DomainRecord, SendingDomain
 from domains.providers import (
     ProviderConflict,
     ProviderError,
+    ProviderMissing,
     ProviderStatus,
     ProviderUnavailable,
     get_provider,
@@ -42,6 +44,9 @@ RECORD_STATUS = {
     Outcome.MISMATCH: DomainRecord.Status.FAILED,
 }
 CONTESTED_CLAIM_DAYS = 3  # SES gives up on an unverified identity after 72 hours
+# Record names add up to 64 characters before the domain (`<52-char token>._domainkey.`),
+# and a DNS name has at most 253.
+MAX_SENDING_DOMAIN_LENGTH = 253 - 64
 
 
 class DomainTakenAtProvider(ConflictError):
@@ -138,7 +143,14 @@ def _zone_guess(name: str) -> str:
 
 def sync_records(domain: SendingDomain) -> list[DomainRecord]:
     """Makes the stored records match what the provider says to publish; keeps what the
-    last check found for records that did not change."""
+    last check found for records that did not change. Serialised per domain (two
+    re-checks may both see new tokens)."""
+    with transaction.atomic():
+        SendingDomain.objects.select_for_update().filter(pk=domain.pk).first()
+        return _sync_records(domain)
+
+
+def _sync_records(domain: SendingDomain) -> list[DomainRecord]:
     zone = next(
         (r.zone for r in DomainRecord.objects.filter(domain=domain) if r.zone),
         _zone_guess(domain.name),
@@ -230,6 +242,12 @@ def sending_domain_create(
         domain_name = normalize_domain(name, reserved=reserved_hosts())
     except DomainNameError as exc:
         raise _invalid_name(exc, name_field) from exc
+    if len(domain_name.ascii) > MAX_SENDING_DOMAIN_LENGTH:
+        message = (
+            f"A sending domain has at most {MAX_SENDING_DOMAIN_LENGTH} characters, so that "
+            "its DKIM record names fit in DNS."
+        )
+        raise InvalidInputError(message, code="TOO_LONG", errors={name_field: [message]})
     region = region or settings.AWS_REGION
     _check_regions(region)
     if tenant is not None and tenant.organization_id != organization.pk:
@@ -259,7 +277,7 @@ def sending_domain_create(
     try:
         backend.create(domain)
     except ProviderConflict as exc:
-        _take_over_or_refuse(domain, backend, exc)
+        _take_over_or_refuse(domain, exc, name_field)
     except ProviderUnavailable as exc:
         raise ProviderUnavailableError(detail_message(exc)) from exc
     except ProviderError as exc:
@@ -283,43 +301,52 @@ def detail_message(exc: Exception) -> str:
     return f"{ProviderUnavailableError.message} ({exc})"
 
 
-def _take_over_or_refuse(domain: SendingDomain, backend: Any, exc: ProviderConflict) -> None:
-    """SES already has this identity in our account and region. It is ours to reuse when
-    no other organization holds a live claim on it (an earlier delete that failed, or a
-    claim that never verified and has expired); otherwise 409."""
-    other = (
-        SendingDomain.objects.filter(name=domain.name, region=domain.region, provider="ses")
-        .exclude(organization=domain.organization)
-        .first()
+def _take_over_or_refuse(domain: SendingDomain, exc: ProviderConflict, name_field: str) -> None:
+    """SES already has this identity in our account and region. Another organization's
+    claim on it stands while it is verified, or was ever verified, or is younger than 3
+    days: 409. Otherwise that claim gives way (it proved nothing), and the identity is
+    created afresh: new DKIM tokens, so nothing published for the old claim can verify
+    the new one. An identity with no claim at all (a delete that failed) is renewed the
+    same way."""
+    refused = DomainTakenAtProvider(
+        friendly_message=(
+            "Another account is already verifying this domain with our email provider. If "
+            "it is yours, publish its DNS records to prove it; an unverified claim expires "
+            f"after {CONTESTED_CLAIM_DAYS} days and the domain can then be added here."
+        ),
+        errors={name_field: [DomainTakenAtProvider.message]},
     )
-    stale = (
-        other is not None
-        and other.status != SendingDomain.Status.VERIFIED
-        and (
-            other.status == SendingDomain.Status.FAILED
-            or (timezone.now() - other.created_at).days >= CONTESTED_CLAIM_DAYS
+    expired_before = timezone.now() - timedelta(days=CONTESTED_CLAIM_DAYS)
+    with transaction.atomic():
+        claims = list(
+            SendingDomain.objects.select_for_update()
+            .filter(name=domain.name, region=domain.region, provider="ses")
+            .exclude(organization=domain.organization)
         )
-    )
-    if other is not None and not stale:
-        raise DomainTakenAtProvider(
-            friendly_message=(
-                "Another account is already verifying this domain with our email provider. "
-                "If it is yours, publish its DNS records to prove it; an unverified claim "
-                f"expires after {CONTESTED_CLAIM_DAYS} days and the domain can then be added "
-                "here."
-            ),
-            errors={"name": [DomainTakenAtProvider.message]},
-        ) from exc
+        live = [
+            c
+            for c in claims
+            if c.verified_at is not None
+            or c.status == SendingDomain.Status.VERIFIED
+            or (c.status == SendingDomain.Status.PENDING and c.created_at > expired_before)
+        ]
+        if live:
+            raise refused from exc
+        for stale in claims:
+            _announce(
+                stale,
+                "domain.removed",
+                metadata={"reason": "unverified claim expired; the domain was added elsewhere"},
+            )
+            stale.delete()
+            sender_cache_forget(stale)
+    backend = get_provider("ses")
     try:
-        backend.adopt(domain)
+        backend.recreate(domain)
     except ProviderUnavailable as inner:
         raise ProviderUnavailableError(detail_message(inner)) from inner
-    if other is not None:  # the expired claim gives way
-        sending_domain_delete(
-            domain=other,
-            reason="claim expired; taken over by another organization",
-            call_provider=False,
-        )
+    except ProviderError as inner:
+        raise ServiceError(str(inner), code="PROVIDER_REJECTED", status=400) from inner
 
 
 # --- re-check ----------------------------------------------------------------------------
@@ -339,6 +366,8 @@ def sending_domain_verify(*, domain: SendingDomain, requested: bool = False) -> 
     """Asks the provider and checks every record in DNS, then moves the status only on
     evidence: a provider or DNS failure that may pass changes nothing. `requested`: a
     person asked (recorded in the audit log; the background checks are not)."""
+    if requested and domain.status == SendingDomain.Status.FAILED and domain.provider == "ses":
+        _restart(domain)
     outcome = _verify(domain)
     if requested:
         record(
@@ -354,6 +383,19 @@ def sending_domain_verify(*, domain: SendingDomain, requested: bool = False) -> 
     return outcome
 
 
+def _restart(domain: SendingDomain) -> None:
+    """SES gave up on this identity: a fresh one (new tokens) starts verification over."""
+    try:
+        get_provider("ses").recreate(domain)
+    except ProviderError:
+        return  # reported by the check that follows
+    SendingDomain.objects.filter(pk=domain.pk).update(ses_dkim_tokens=domain.ses_dkim_tokens)
+    sync_records(domain)
+    _transition(
+        domain, SendingDomain.Status.PENDING, ProviderStatus(verified=False), timezone.now()
+    )
+
+
 def _verify(domain: SendingDomain) -> VerifyOutcome:
     backend = get_provider(domain.provider)
     tokens_before = list(domain.ses_dkim_tokens)
@@ -361,6 +403,25 @@ def _verify(domain: SendingDomain) -> VerifyOutcome:
         provider_status = backend.status(domain)
     except ProviderUnavailable as exc:
         return VerifyOutcome(domain, False, True, f"{exc}. Nothing changed; we will retry.")
+    except ProviderMissing:
+        # Deleted at the provider, outside this product: evidence it cannot send. Create
+        # it again so the customer gets records that can verify.
+        try:
+            backend.create(domain)
+        except ProviderError as exc:
+            return VerifyOutcome(domain, False, True, f"{exc}. Nothing changed; we will retry.")
+        SendingDomain.objects.filter(pk=domain.pk).update(ses_dkim_tokens=domain.ses_dkim_tokens)
+        sync_records(domain)
+        missing = ProviderStatus(verified=False, error_type="IDENTITY_MISSING")
+        changed = _transition(domain, SendingDomain.Status.PENDING, missing, timezone.now())
+        return VerifyOutcome(
+            domain,
+            changed,
+            False,
+            "The identity had been deleted at the provider; it was created again. Publish "
+            "the new records.",
+            missing,
+        )
     except ProviderError as exc:
         return VerifyOutcome(domain, False, True, f"{exc}. Nothing changed.")
     if domain.ses_dkim_tokens != tokens_before:
@@ -380,8 +441,8 @@ def _verify(domain: SendingDomain) -> VerifyOutcome:
     if provider_status.verified is not None:  # the provider decides (SES)
         if provider_status.verified:
             new_status = SendingDomain.Status.VERIFIED
-        elif provider_status.failed:
-            new_status = SendingDomain.Status.FAILED
+        elif provider_status.failed and domain.status != SendingDomain.Status.VERIFIED:
+            new_status = SendingDomain.Status.FAILED  # a verified domain that fails is unverified
         else:
             new_status = SendingDomain.Status.PENDING
     elif any(r.outcome == Outcome.ERROR for r in required_results):
@@ -403,8 +464,8 @@ def _verify(domain: SendingDomain) -> VerifyOutcome:
     summary = summarise(results)
     message = {
         SendingDomain.Status.VERIFIED: "The domain is verified and can send mail.",
-        SendingDomain.Status.FAILED: "Verification failed at the provider; restart it by "
-        "re-checking once the records are right.",
+        SendingDomain.Status.FAILED: "Verification failed at the provider. Once the records "
+        "are right, re-check: that restarts it with a fresh identity and new records.",
     }.get(domain.status, f"{summary.ok_count} of {summary.total} records are in place.")
     return VerifyOutcome(domain, changed, False, message, provider_status, results)
 
@@ -425,6 +486,8 @@ def _transition(
         return False
     if new_status == SendingDomain.Status.VERIFIED:
         updates["verified_at"] = now
+    elif old_status == SendingDomain.Status.VERIFIED:
+        updates["verified_at"] = None  # verified_at says since when it is verified
     try:
         with transaction.atomic():
             swapped = SendingDomain.objects.filter(pk=domain.pk, status=old_status).update(
@@ -435,8 +498,8 @@ def _transition(
                 return False
             domain.status, domain.last_checked_at = new_status, now
             domain.provider_error_type = provider_status.error_type
-            if new_status == SendingDomain.Status.VERIFIED:
-                domain.verified_at = now
+            if "verified_at" in updates:
+                domain.verified_at = updates["verified_at"]
             event = {
                 SendingDomain.Status.VERIFIED: "domain.verified",
                 SendingDomain.Status.FAILED: "domain.failed",
@@ -565,8 +628,9 @@ def check_warmup_limit(*, organization_id: str, from_address: str) -> WarmupLimi
 def sending_domain_set_region(
     *, domain: SendingDomain, region: str, fallback_region: str = ""
 ) -> SendingDomain:
-    """Moves the domain to another region (SES identities are per region: the new one is
-    created, its records replace the old, and verification starts again there)."""
+    """Moves the domain to another region. SES identities are per region: one is created
+    there (under the same rules as an add), its records replace the old, and the domain
+    verifies again there; the old region's identity is deleted, best effort."""
     _check_regions(region, fallback_region)
     before = {"region": domain.region, "fallback_region": domain.fallback_region}
     moved = region != domain.region
@@ -575,20 +639,23 @@ def sending_domain_set_region(
         old_region = domain.region
         domain.region = region
         try:
-            backend.create(domain)
-        except ProviderConflict:
-            backend.adopt(domain)
+            try:
+                backend.create(domain)
+            except ProviderConflict as exc:
+                _take_over_or_refuse(domain, exc, "region")
         except ProviderUnavailable as exc:
             domain.region = old_region
             raise ProviderUnavailableError(detail_message(exc)) from exc
+        except ProviderError as exc:
+            domain.region = old_region
+            raise ServiceError(str(exc), code="PROVIDER_REJECTED", status=400) from exc
+        except ServiceError:
+            domain.region = old_region
+            raise
         _delete_at_provider(domain, region=old_region)
     with transaction.atomic():
         domain.region, domain.fallback_region = region, fallback_region
-        fields = ["region", "fallback_region", "ses_dkim_tokens", "updated_at"]
-        if moved and domain.provider == "ses" and domain.status == SendingDomain.Status.VERIFIED:
-            domain.status = SendingDomain.Status.PENDING
-            fields.append("status")
-        domain.save(update_fields=fields)
+        domain.save(update_fields=["region", "fallback_region", "ses_dkim_tokens", "updated_at"])
         sync_records(domain)
         _announce(
             domain,
@@ -599,6 +666,10 @@ def sending_domain_set_region(
                 if before[k] != getattr(domain, k)
             },
             previous=before,
+        )
+    if moved and domain.provider == "ses" and domain.status != SendingDomain.Status.PENDING:
+        _transition(
+            domain, SendingDomain.Status.PENDING, ProviderStatus(verified=False), timezone.now()
         )
     sender_cache_forget(domain)
     return domain

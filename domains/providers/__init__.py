@@ -5,6 +5,7 @@ from domains.providers.base import (
     Provider,
     ProviderConflict,
     ProviderError,
+    ProviderMissing,
     ProviderStatus,
     ProviderUnavailable,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "Provider",
     "ProviderConflict",
     "ProviderError",
+    "ProviderMissing",
     "ProviderStatus",
     "ProviderUnavailable",
     "get_provider",

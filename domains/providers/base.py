@@ -21,6 +21,10 @@ class ProviderConflict(ProviderError):
     """The identity already exists at the provider."""
 
 
+class ProviderMissing(ProviderError):
+    """The identity is gone at the provider (deleted outside this product)."""
+
+
 @dataclass(frozen=True)
 class ProviderStatus:
     """What the provider says about an identity. `verified` is None when the provider

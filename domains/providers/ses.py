@@ -15,6 +15,7 @@ from dnscheck.records import ExpectedRecord, Purpose
 from domains.providers.base import (
     ProviderConflict,
     ProviderError,
+    ProviderMissing,
     ProviderStatus,
     ProviderUnavailable,
 )
@@ -64,6 +65,8 @@ def _raise(exc: Exception) -> None:
         message = exc.response.get("Error", {}).get("Message", str(exc))
         if code == "AlreadyExistsException":
             raise ProviderConflict(message) from exc
+        if code == "NotFoundException":
+            raise ProviderMissing(f"SES: {message}") from exc
         if (
             code in TRANSIENT_CODES
             or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
@@ -89,24 +92,30 @@ class SesProvider:
         except (ClientError, BotoCoreError) as exc:
             _raise(exc)
         domain.ses_dkim_tokens = list(response.get("DkimAttributes", {}).get("Tokens", []))
-        if domain.mail_from_label:
-            try:
-                client.put_email_identity_mail_from_attributes(
-                    EmailIdentity=domain.name,
-                    MailFromDomain=mail_from_host(domain),
-                    BehaviorOnMxFailure="USE_DEFAULT_VALUE",
-                )
-            except (ClientError, BotoCoreError) as exc:
-                _raise(exc)
-
-    def adopt(self, domain: SendingDomain) -> None:
-        """The identity exists in our own account and region (an earlier claim, or a
-        delete that failed): take over its tokens."""
         try:
-            response = ses_client(domain.region).get_email_identity(EmailIdentity=domain.name)
+            self._set_mail_from(domain)
+        except ProviderError:
+            self.delete(domain)  # no half-made identity left behind for a later add to reuse
+            raise
+
+    def _set_mail_from(self, domain: SendingDomain) -> None:
+        if not domain.mail_from_label:
+            return
+        try:
+            ses_client(domain.region).put_email_identity_mail_from_attributes(
+                EmailIdentity=domain.name,
+                MailFromDomain=mail_from_host(domain),
+                BehaviorOnMxFailure="USE_DEFAULT_VALUE",
+            )
         except (ClientError, BotoCoreError) as exc:
             _raise(exc)
-        domain.ses_dkim_tokens = list(response.get("DkimAttributes", {}).get("Tokens", []))
+
+    def recreate(self, domain: SendingDomain) -> None:
+        """Deletes the identity and creates it again: fresh DKIM tokens, so nothing an
+        earlier claimant published can verify the new one, and a failed verification
+        starts over."""
+        self.delete(domain)
+        self.create(domain)
 
     def status(self, domain: SendingDomain) -> ProviderStatus:
         try:

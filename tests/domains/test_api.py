@@ -302,3 +302,44 @@ def test_the_demo_domain_loads_once(settings) -> None:
     call_command("load_demo_domains", stdout=StringIO())
 
     assert SendingDomain.objects.filter(name="mail.acme.example").count() == 1
+
+
+def test_names_too_long_for_their_dkim_records(v1: APIClient) -> None:
+    name = ".".join(["a" * 60] * 3) + ".example.test"  # 197 characters
+
+    response = v1.post("/api/v1/domains", {"name": name}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (400, "TOO_LONG")
+
+
+@pytest.mark.parametrize("junk", ["%00", "dom_%00", "x" * 300, "dom_!!"])
+def test_junk_ids_on_the_dashboard_delete(owner_session: APIClient, junk: str) -> None:
+    assert owner_session.delete(f"/api/internal/domains?id={junk}").status_code == 404
+
+
+def test_the_sender_lookup_reads_unicode_addresses(
+    trio: OrgTrio, dns: KnotServer, label: str
+) -> None:
+    domain = _verified(
+        sending_domain_create(organization=trio.organization, name=f"bücher.{label}.example.test")
+    )
+
+    found = domain_for_sender(
+        organization_id=trio.organization.pk, from_address=f"news@BÜCHER.{label}.example.test"
+    )
+
+    assert found["id"] == domain.pk
+
+
+def test_deleting_in_the_admin_goes_through_the_service(
+    trio: OrgTrio, domain: SendingDomain, client
+) -> None:
+    from accounts.models import User
+
+    client.force_login(User.objects.create_superuser("root@example.test", "pw"))
+
+    response = client.post(f"/admin/domains/sendingdomain/{domain.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not SendingDomain.objects.filter(pk=domain.pk).exists()
+    assert WebhookEvent.objects.filter(type="domain.removed").exists()

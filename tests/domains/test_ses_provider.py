@@ -216,14 +216,118 @@ def test_an_expired_claim_gives_way_to_the_real_owner(v1: APIClient, ses: None, 
     with time_machine.travel(timezone.now() - timedelta(days=4)):
         stale = _add_with_tokens(rival, name)
 
+    fresh = ["new1aaaa", "new2bbbb", "new3cccc"]
     with stubbed_ses() as stub:
         stub.add_client_error("create_email_identity", "AlreadyExistsException", "exists", 400)
-        stub.add_response("get_email_identity", identity(tokens=TOKENS), {"EmailIdentity": name})
+        stub.add_response("delete_email_identity", {}, {"EmailIdentity": name})
+        stub.add_response(
+            "create_email_identity",
+            {
+                "IdentityType": "DOMAIN",
+                "VerifiedForSendingStatus": False,
+                "DkimAttributes": {"Tokens": fresh, "Status": "PENDING"},
+            },
+            {"EmailIdentity": name},
+        )
         response = v1.post("/api/v1/domains", {"name": name}, format="json")
 
     assert response.status_code == 201
-    assert len(response.json()["data"]["records"]) == 3
+    # fresh tokens: nothing the stale claimant published can verify the new owner
+    assert [r["value"].split(".")[0] for r in response.json()["data"]["records"]] == fresh
     assert not SendingDomain.objects.filter(pk=stale["id"]).exists()
+
+
+def test_a_claim_that_was_ever_verified_never_gives_way(
+    v1: APIClient, ses: None, label: str
+) -> None:
+    name = f"mail.{label}.example.test"
+    rival = _other_org_client("rival@example.test")
+    with time_machine.travel(timezone.now() - timedelta(days=30)):
+        claim = _add_with_tokens(rival, name)
+    SendingDomain.objects.filter(pk=claim["id"]).update(
+        verified_at=timezone.now() - timedelta(days=20)
+    )
+
+    with stubbed_ses() as stub:
+        stub.add_client_error("create_email_identity", "AlreadyExistsException", "exists", 400)
+        response = v1.post("/api/v1/domains", {"name": name}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (409, "DOMAIN_TAKEN_AT_PROVIDER")
+    assert SendingDomain.objects.filter(pk=claim["id"]).exists()
+
+
+def test_moving_region_into_another_orgs_live_claim_is_refused(
+    v1: APIClient, ses: None, label: str
+) -> None:
+    name = f"mail.{label}.example.test"
+    rival = _other_org_client("rival@example.test")
+    _add_with_tokens(rival, name, region="eu-west-1")
+    mine = v1.post("/api/v1/domains", {"name": name}, format="json").json()["data"]
+
+    with stubbed_ses("eu-west-1") as stub:
+        stub.add_client_error("create_email_identity", "AlreadyExistsException", "exists", 400)
+        response = v1.patch(
+            f"/api/v1/domains/{mine['id']}/region", {"region": "eu-west-1"}, format="json"
+        )
+
+    assert (response.status_code, response.json()["code"]) == (409, "DOMAIN_TAKEN_AT_PROVIDER")
+    assert SendingDomain.objects.get(pk=mine["id"]).region == "us-east-1"
+
+
+def test_a_verified_domain_whose_dkim_fails_is_unverified_not_failed(
+    v1: APIClient, ses: None, dns: KnotServer, label: str
+) -> None:
+    name = f"mail.{label}.example.test"
+    domain = _add_with_tokens(v1, name)
+    _verify(v1, domain["id"], name, identity(tokens=TOKENS, verified=True, dkim_status="SUCCESS"))
+
+    result = _verify(
+        v1, domain["id"], name, identity(tokens=TOKENS, verified=False, dkim_status="FAILED")
+    )
+
+    assert result["data"]["domain"]["status"] == "pending"
+    assert result["data"]["domain"]["verified_at"] is None
+    assert WebhookEvent.objects.filter(type="domain.unverified").count() == 1
+
+
+def test_an_identity_deleted_at_ses_is_recreated_and_unverified(
+    v1: APIClient, ses: None, dns: KnotServer, label: str
+) -> None:
+    name = f"mail.{label}.example.test"
+    domain = _add_with_tokens(v1, name)
+    _verify(v1, domain["id"], name, identity(tokens=TOKENS, verified=True, dkim_status="SUCCESS"))
+
+    with stubbed_ses() as stub:
+        stub.add_client_error("get_email_identity", "NotFoundException", "gone", 404)
+        stub.add_response(
+            "create_email_identity", identity(tokens=["re1", "re2", "re3"]), {"EmailIdentity": name}
+        )
+        result = v1.post(f"/api/v1/domains/{domain['id']}/verify").json()["data"]
+
+    assert (result["domain"]["status"], result["transient"]) == ("pending", False)
+    assert [r["value"].split(".")[0] for r in result["domain"]["records"]] == ["re1", "re2", "re3"]
+
+
+def test_a_failed_domain_restarts_with_a_fresh_identity(
+    v1: APIClient, ses: None, dns: KnotServer, label: str
+) -> None:
+    name = f"mail.{label}.example.test"
+    domain = _add_with_tokens(v1, name)
+    _verify(v1, domain["id"], name, identity(tokens=TOKENS, dkim_status="FAILED"))
+    assert SendingDomain.objects.get(pk=domain["id"]).status == "failed"
+
+    with stubbed_ses() as stub:
+        stub.add_response("delete_email_identity", {}, {"EmailIdentity": name})
+        stub.add_response(
+            "create_email_identity", identity(tokens=["r1", "r2", "r3"]), {"EmailIdentity": name}
+        )
+        stub.add_response(
+            "get_email_identity", identity(tokens=["r1", "r2", "r3"]), {"EmailIdentity": name}
+        )
+        result = v1.post(f"/api/v1/domains/{domain['id']}/verify").json()["data"]
+
+    assert result["domain"]["status"] == "pending"
+    assert {r["value"].split(".")[0] for r in result["domain"]["records"]} == {"r1", "r2", "r3"}
 
 
 def test_a_provider_failure_on_delete_is_logged_and_does_not_block(
