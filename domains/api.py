@@ -1,5 +1,6 @@
 """Sending domains over both API surfaces (the same services behind each)."""
 
+import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -224,6 +225,8 @@ class SendingDomainViewSet(OrganizationScopedViewSet):
             raise InvalidInputError(
                 "Give the domain's id.", errors={"id": ["This field is required."]}
             )
+        if not re.fullmatch(DOMAIN_ID, domain_id):
+            raise NotFoundError()
         domain = self.get_queryset().filter(pk=domain_id).first()
         if domain is None:
             raise NotFoundError()

@@ -181,3 +181,9 @@ def test_too_many_form_fields_is_the_envelope(v1: APIClient) -> None:
 
     assert response.status_code == 400
     assert response.json()["code"] == "MALFORMED_REQUEST"
+
+
+def test_a_nul_byte_in_the_query_string_is_a_400(v1: APIClient) -> None:
+    for query in ("?cursor=%00", "?status=a%00b", "?x%00=1"):
+        response = v1.get(f"/api/v1/tenants{query}")
+        assert (response.status_code, response.json()["code"]) == (400, "MALFORMED_REQUEST")

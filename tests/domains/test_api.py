@@ -312,9 +312,11 @@ def test_names_too_long_for_their_dkim_records(v1: APIClient) -> None:
     assert (response.status_code, response.json()["code"]) == (400, "TOO_LONG")
 
 
-@pytest.mark.parametrize("junk", ["%00", "dom_%00", "x" * 300, "dom_!!"])
-def test_junk_ids_on_the_dashboard_delete(owner_session: APIClient, junk: str) -> None:
-    assert owner_session.delete(f"/api/internal/domains?id={junk}").status_code == 404
+@pytest.mark.parametrize(
+    ("junk", "status"), [("%00", 400), ("dom_%00", 400), ("x" * 300, 404), ("dom_!!", 404)]
+)
+def test_junk_ids_on_the_dashboard_delete(owner_session: APIClient, junk: str, status: int) -> None:
+    assert owner_session.delete(f"/api/internal/domains?id={junk}").status_code == status
 
 
 def test_the_sender_lookup_reads_unicode_addresses(
