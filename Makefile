@@ -29,6 +29,7 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py load_demo_domains
+	$(BIN)/python manage.py load_demo_store
 	PYTHONUNBUFFERED=1 $(BIN)/honcho start -f Procfile.dev
 
 test: install-dev

@@ -19,4 +19,9 @@ app.conf.beat_schedule = {
     "audit-prune": {"task": "audit.prune", "schedule": crontab(minute="30", hour="3")},
     # * * * * *  (every minute): webhook deliveries whose enqueue was lost, or whose worker died
     "webhooks-sweep": {"task": "webhooks.sweep", "schedule": crontab(minute="*")},
+    # 15 * * * *  (hourly): verified storefront domains whose daily re-check is due
+    "storefronts-recheck": {
+        "task": "storefronts.recheck_domains",
+        "schedule": crontab(minute="15"),
+    },
 }

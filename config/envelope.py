@@ -37,7 +37,11 @@ def _flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         flat: dict[str, list[str]] = {}
         for key, value in detail.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
+            # A list's own error ("may not be empty") belongs to the list's field.
+            if key == "non_field_errors" and prefix:
+                name = prefix
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             flat.update(_flatten_errors(value, name))
         return flat
     if isinstance(detail, list):

@@ -10,6 +10,10 @@ from audit.urls import api_v1_urls as audit_v1
 from config.views import health, home
 from domains.urls import api_internal_urls as domains_internal
 from domains.urls import api_v1_urls as domains_v1
+from storefronts.urls import api_internal_urls as storefronts_internal
+from storefronts.urls import api_v1_urls as storefronts_v1
+from storefronts.urls import tls_urls
+from storefronts.views import storefront_page
 from webhooks.urls import api_internal_urls as webhooks_internal
 from webhooks.urls import api_v1_urls as webhooks_v1
 
@@ -29,8 +33,12 @@ urlpatterns = [
     path("api/v1/", include(audit_v1)),
     path("api/v1/", include(webhooks_v1)),
     path("api/v1/", include(domains_v1)),
+    path("api/v1/", include(storefronts_v1)),
     path("api/internal/", include(accounts_internal)),
     path("api/internal/", include(audit_internal)),
     path("api/internal/", include(webhooks_internal)),
     path("api/internal/", include(domains_internal)),
+    path("api/internal/", include(storefronts_internal)),
+    *tls_urls,
+    path("s/<slug:slug>/", storefront_page, name="storefront-page"),
 ]

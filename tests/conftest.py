@@ -15,6 +15,7 @@ from accounts.models import Membership, Organization, User
 from accounts.services import api_key_create, membership_set, organization_create
 from audit.services import close_prune_gate, open_prune_gate
 from tests.dns_server import KnotServer, UnboundResolver, dns_tools_missing_reason
+from tests.doh_server import DohServer
 
 PASSWORD = "correct horse battery staple"
 
@@ -70,6 +71,19 @@ def unbound(
     resolver = UnboundResolver(tmp_path_factory.mktemp("unbound"), knot.port).start()
     yield resolver
     resolver.stop()
+
+
+@pytest.fixture
+def dns(settings, knot: KnotServer) -> Iterator[KnotServer]:
+    """Every DNS question of the product goes to the test server: the public view, the
+    zones' own servers, and DoH through the stand-in."""
+    doh = DohServer(knot.port).start()
+    settings.DNS_NAMESERVERS = f"127.0.0.1:{knot.port}"
+    settings.DNS_AUTHORITATIVE_PORT = knot.port
+    settings.DNS_DOH_URL = doh.url
+    settings.DNS_TIMEOUT = 2.0
+    yield knot
+    doh.stop()
 
 
 @pytest.fixture

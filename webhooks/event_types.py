@@ -17,6 +17,7 @@ EVENT_TYPES: dict[str, str] = {
     "verification and now resolves to the store.",
     "storefront.domain_unverified": "A storefront's verified custom domain lost its "
     "ownership record and stopped resolving.",
+    "storefront.domain_cleared": "A storefront's custom domain was removed.",
     "webhook.test": "A test event sent on request to one endpoint.",
 }
 

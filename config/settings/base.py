@@ -34,9 +34,13 @@ INSTALLED_APPS = [
     "audit",
     "webhooks",
     "domains",
+    "storefronts",
 ]
 
 MIDDLEWARE = [
+    # First: a store's own domain is mapped to its storefront (or refused) before anything
+    # checks the host against ALLOWED_HOSTS.
+    "storefronts.middleware.CustomDomainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -202,6 +206,13 @@ LOCAL_DMARC_RUA = env("LOCAL_DMARC_RUA", default="")  # mailto: address for DMAR
 # Requests per minute to the diagnose endpoint, per organization.
 DIAGNOSE_RATE_LIMIT = env("DIAGNOSE_RATE_LIMIT", default="30/min")
 
+# --- Storefront domains -----------------------------------------------------------------
+# The TXT record that proves ownership: `<label>.<domain>` holding `<prefix>=<token>`.
+STOREFRONT_VERIFY_LABEL = env("STOREFRONT_VERIFY_LABEL", default="_sendy-verify")
+STOREFRONT_VERIFY_PREFIX = env("STOREFRONT_VERIFY_PREFIX", default="sendy-verify")
+# A/AAAA values a store's apex domain should point at (subdomains CNAME to the target).
+CUSTOM_DOMAIN_TARGET_IPS = env.list("CUSTOM_DOMAIN_TARGET_IPS", default=[])
+
 # --- DNS (dnscheck) -----------------------------------------------------------------------
 # Resolvers for the public view, `host[:port],...`; empty: the system's (/etc/resolv.conf).
 DNS_NAMESERVERS = env("DNS_NAMESERVERS", default="")
@@ -225,6 +236,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "principal": env("API_RATE_LIMIT", default="1200/min"),
         "diagnose": DIAGNOSE_RATE_LIMIT,
+        "public": env("PUBLIC_API_RATE_LIMIT", default="300/min"),
     },
     "EXCEPTION_HANDLER": "config.envelope.api_exception_handler",
     # 0: the client address is REMOTE_ADDR; X-Forwarded-For is read only behind known proxies.

@@ -7,21 +7,6 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from domains.providers.ses import reset_clients, ses_client
-from tests.dns_server import KnotServer
-from tests.doh_server import DohServer
-
-
-@pytest.fixture
-def dns(settings, knot: KnotServer) -> Iterator[KnotServer]:
-    """Every DNS question of the product goes to the test server: the public view, the
-    zones' own servers, and DoH through the stand-in."""
-    doh = DohServer(knot.port).start()
-    settings.DNS_NAMESERVERS = f"127.0.0.1:{knot.port}"
-    settings.DNS_AUTHORITATIVE_PORT = knot.port
-    settings.DNS_DOH_URL = doh.url
-    settings.DNS_TIMEOUT = 2.0
-    yield knot
-    doh.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,276 @@
+"""The storefront contract's endpoints: settings and the custom domain (authenticated),
+and the public storefront, catalog and orders (no authentication)."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from accounts.permissions import StorefrontManage, StorefrontView
+from config.envelope import respond
+from config.serializers import StrictInputSerializer
+from storefronts.models import Product, Storefront
+from storefronts.selectors import storefront_for_request
+from storefronts.services import (
+    custom_domain_target,
+    order_otp_request,
+    order_place,
+    storefront_diagnose,
+    storefront_ensure_token,
+    storefront_public,
+    storefront_update,
+    storefront_verify_domain,
+)
+
+
+def domain_data(storefront: Storefront) -> dict[str, Any]:
+    return {
+        "customDomain": storefront.custom_domain,
+        "customDomainVerified": storefront.custom_domain_verified,
+        "customDomainVerificationToken": storefront.custom_domain_verification_token,
+        "customDomainTarget": custom_domain_target(),
+    }
+
+
+def settings_data(storefront: Storefront) -> dict[str, Any]:
+    return {
+        "id": str(storefront.pk),
+        "slug": storefront.slug,
+        "title": storefront.title,
+        "description": storefront.description,
+        "published": storefront.published,
+        **domain_data(storefront),
+        "customDomainVerifiedAt": storefront.custom_domain_verified_at,
+    }
+
+
+class StorefrontInputSerializer(StrictInputSerializer):
+    customDomain = serializers.CharField(
+        max_length=1000, required=False, allow_null=True, allow_blank=True
+    )
+    title = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    published = serializers.BooleanField(required=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if hasattr(data, "dict"):  # a form: one value per field
+            data = {k: v for k, v in data.items() if k != "csrfmiddlewaretoken"}
+        return super().to_internal_value(data)
+
+
+class StorefrontSettingsView(APIView):
+    """`GET`/`PUT /store/storefront`: the caller's storefront settings, incl. its domain."""
+
+    def get_permissions(self) -> list[BasePermission]:
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return [StorefrontView()]
+        return [StorefrontManage()]
+
+    @extend_schema(
+        operation_id="store_storefront_retrieve",
+        responses=inline_serializer(
+            "StorefrontSettings", {"id": serializers.UUIDField(), "slug": serializers.CharField()}
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        storefront = storefront_ensure_token(storefront=storefront_for_request(request))
+        return respond(settings_data(storefront))
+
+    @extend_schema(
+        operation_id="store_storefront_update",
+        request=StorefrontInputSerializer,
+        responses=inline_serializer("StorefrontUpdated", {"id": serializers.UUIDField()}),
+    )
+    def put(self, request: Request) -> Response:
+        storefront = storefront_for_request(request)
+        payload = StorefrontInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        options: dict[str, Any] = {
+            k: data[k] for k in ("title", "description", "published") if k in data
+        }
+        if "customDomain" in data:
+            options["custom_domain"] = data["customDomain"]
+        storefront = storefront_update(storefront=storefront, **options)
+        body = {"id": str(storefront.pk), "slug": storefront.slug, **domain_data(storefront)}
+        return respond(body, "Storefront settings updated.")
+
+
+class StorefrontDomainVerifyView(APIView):
+    permission_classes = [StorefrontManage]
+
+    @extend_schema(
+        operation_id="store_storefront_domain_verify",
+        request=None,
+        responses=inline_serializer("DomainVerified", {"customDomain": serializers.CharField()}),
+    )
+    def post(self, request: Request) -> Response:
+        storefront = storefront_verify_domain(storefront=storefront_for_request(request))
+        return respond(domain_data(storefront), "Custom domain verified successfully.")
+
+
+def _result(result: Any) -> dict[str, Any]:
+    return {
+        "type": result.record.type,
+        "host": result.record.host,
+        "hostname": result.record.name,
+        "value": result.record.value,
+        "outcome": result.outcome,
+        "hint": result.hint,
+        "fix": result.fix,
+        "seenValue": result.seen_value,
+    }
+
+
+class StorefrontDomainDiagnoseView(APIView):
+    permission_classes = [StorefrontView]
+
+    @extend_schema(
+        operation_id="store_storefront_domain_diagnose",
+        request=None,
+        responses=inline_serializer("DomainDiagnosis", {"ownership": serializers.DictField()}),
+    )
+    def post(self, request: Request) -> Response:
+        diagnosis = storefront_diagnose(storefront=storefront_for_request(request))
+        return respond(
+            {
+                "ownership": _result(diagnosis.ownership),
+                "routing": {**_result(diagnosis.routing), "gate": False},
+            },
+            "Ownership is checked on verify; routing is guidance, never a gate.",
+        )
+
+
+# --- public -------------------------------------------------------------------------------
+
+
+class PublicRateThrottle(SimpleRateThrottle):
+    scope = "public"
+
+    def get_rate(self) -> str | None:
+        from django.conf import settings
+
+        return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].get(self.scope)
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        return f"throttle_public_{self.get_ident(request)}"
+
+
+class PublicView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [PublicRateThrottle]
+
+
+def public_data(storefront: Storefront) -> dict[str, Any]:
+    return {
+        "id": str(storefront.pk),
+        "slug": storefront.slug,
+        "title": storefront.title,
+        "description": storefront.description,
+        "customDomain": storefront.custom_domain if storefront.custom_domain_verified else None,
+    }
+
+
+def product_data(product: Product) -> dict[str, Any]:
+    return {
+        "id": str(product.pk),
+        "name": product.name,
+        "description": product.description,
+        "price": str(product.price),
+        "currency": product.currency,
+        "inStock": product.stock > 0,
+    }
+
+
+class PublicStorefrontView(PublicView):
+    @extend_schema(
+        operation_id="public_storefront_retrieve",
+        responses=inline_serializer("PublicStorefront", {"slug": serializers.CharField()}),
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        return respond(public_data(storefront_public(slug)))
+
+
+class PublicCatalogView(PublicView):
+    @extend_schema(
+        operation_id="public_storefront_catalog",
+        responses=inline_serializer("Catalog", {"products": serializers.ListField()}),
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        storefront = storefront_public(slug)
+        products = storefront.products.filter(active=True)
+        return respond({"products": [product_data(p) for p in products]})
+
+
+class OtpInputSerializer(StrictInputSerializer):
+    email = serializers.EmailField()
+
+
+class OrderItemSerializer(serializers.Serializer):
+    productId = serializers.UUIDField()
+    quantity = serializers.IntegerField(min_value=1, max_value=1000)
+
+
+class OrderInputSerializer(StrictInputSerializer):
+    email = serializers.EmailField()
+    code = serializers.RegexField(r"^\d{6}$", error_messages={"invalid": "The code has 6 digits."})
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    items = OrderItemSerializer(many=True, allow_empty=False, max_length=100)
+
+
+class PublicOrderOtpView(PublicView):
+    @extend_schema(
+        operation_id="public_storefront_order_otp",
+        request=OtpInputSerializer,
+        responses=inline_serializer("OtpSent", {"email": serializers.EmailField()}),
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        storefront = storefront_public(slug)
+        payload = OtpInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        order_otp_request(storefront=storefront, email=payload.validated_data["email"])
+        return respond({"email": payload.validated_data["email"]}, "A code was sent to your email.")
+
+
+class PublicOrderView(PublicView):
+    @extend_schema(
+        operation_id="public_storefront_order_create",
+        request=OrderInputSerializer,
+        responses={201: inline_serializer("OrderPlaced", {"id": serializers.UUIDField()})},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        storefront = storefront_public(slug)
+        payload = OrderInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        order = order_place(
+            storefront=storefront,
+            email=data["email"],
+            code=data["code"],
+            name=data.get("name", ""),
+            items=[
+                {"product_id": i["productId"], "quantity": i["quantity"]} for i in data["items"]
+            ],
+        )
+        body = {
+            "id": str(order.pk),
+            "total": str(order.total),
+            "currency": order.currency,
+            "lines": [
+                {
+                    "productId": str(line.product_id),
+                    "name": line.name,
+                    "quantity": line.quantity,
+                    "unitPrice": str(line.unit_price),
+                    "lineTotal": str(line.line_total),
+                }
+                for line in order.lines.all()
+            ],
+        }
+        return respond(body, "Order placed.", status=201)

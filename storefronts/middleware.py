@@ -1,0 +1,62 @@
+"""Requests for a store's own domain. `Host: mystore.com` on a verified, published
+storefront serves that storefront's page and public API without the slug in the path;
+nothing else of the product (admin, dashboard, internal API) is reachable there; unknown
+hosts get a fast 404. Own hosts (ALLOWED_HOSTS) pass through untouched."""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.http.request import split_domain_port, validate_host
+
+from dnscheck.names import DomainNameError, normalize_domain
+from storefronts.services import storefront_slug_for_host
+
+PUBLIC_API = "/api/v1/public/storefront"
+
+
+def canonical_host() -> str:
+    """Our own host name, for what Django builds after the rewrite (its host check)."""
+    for host in settings.ALLOWED_HOSTS:
+        if host and not host.startswith(".") and host != "*":
+            return host
+    return "localhost"
+
+
+class CustomDomainMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        raw_host = request.META.get("HTTP_HOST", "")
+        domain, _port = split_domain_port(raw_host)
+        if not raw_host or validate_host(domain, settings.ALLOWED_HOSTS):
+            return self.get_response(request)
+        if not domain:  # not a host name at all
+            return HttpResponseNotFound("Unknown host.")
+        try:
+            host = normalize_domain(domain).ascii
+        except DomainNameError:
+            return HttpResponseNotFound("Unknown host.")
+        slug = storefront_slug_for_host(host)
+        if slug is None:
+            return HttpResponseNotFound("Unknown host.")
+        path = request.path_info
+        if path in ("", "/"):
+            rewritten = f"/s/{slug}/"
+        elif path == PUBLIC_API or path.startswith(PUBLIC_API + "/"):
+            rewritten = f"/api/v1/public/storefronts/{slug}{path[len(PUBLIC_API) :]}"
+        elif path.startswith(
+            settings.STATIC_URL
+            if settings.STATIC_URL.startswith("/")
+            else "/" + settings.STATIC_URL
+        ):
+            rewritten = path
+        else:
+            return HttpResponseNotFound("Not found.")
+        request.path_info = rewritten
+        request.path = rewritten
+        request.META["HTTP_X_STOREFRONT_HOST"] = host
+        request.META["HTTP_HOST"] = canonical_host()
+        request.storefront_host = host
+        return self.get_response(request)

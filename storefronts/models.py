@@ -1,0 +1,133 @@
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class Store(models.Model):
+    """A shop an organization runs. An organization may run several; API callers pick one
+    with the `X-Store-Id` header, and without it get the organization's first store."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="stores"
+    )
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Storefront(models.Model):
+    """A store's public face, reachable by its slug, and by its custom domain once that
+    is verified. Only one storefront may hold a verified domain (partial unique index); an
+    unverified claim blocks nobody."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="storefront")
+    slug = models.SlugField(max_length=100, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    published = models.BooleanField(default=False)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    custom_domain = models.CharField(max_length=253, null=True, blank=True)  # noqa: DJ001 - null: none set
+    custom_domain_verification_token = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001
+    custom_domain_verified = models.BooleanField(default=False)
+    custom_domain_verified_at = models.DateTimeField(null=True, blank=True)
+    # Re-verification of a verified domain: only definite absence of the token on 3
+    # checks spanning 48 hours unverifies it.
+    domain_next_check_at = models.DateTimeField(null=True, blank=True)
+    domain_missing_checks = models.PositiveSmallIntegerField(default=0)
+    domain_first_missing_at = models.DateTimeField(null=True, blank=True)
+    domain_last_checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["custom_domain"],
+                condition=Q(custom_domain_verified=True),
+                name="storefront_verified_domain_once",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["custom_domain"]),
+            models.Index(
+                fields=["domain_next_check_at"],
+                condition=Q(custom_domain_verified=True),
+                name="storefront_domain_recheck_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Product(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    storefront = models.ForeignKey(Storefront, on_delete=models.CASCADE, related_name="products")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    stock = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Order(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    storefront = models.ForeignKey(Storefront, on_delete=models.PROTECT, related_name="orders")
+    customer_email = models.EmailField()
+    customer_name = models.CharField(max_length=200, blank=True, default="")
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"order {self.id}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    line_total = models.DecimalField(max_digits=14, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.name}"
+
+
+class OrderOtp(models.Model):
+    """A one-time code emailed to a customer before an order: 6 digits, kept only as a
+    keyed hash, single use, valid 10 minutes, 5 tries."""
+
+    storefront = models.ForeignKey(Storefront, on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField()
+    code_hash = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["storefront", "email", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"code for {self.email}"

@@ -1,0 +1,563 @@
+"""Storefront custom domains (the storefront contract), public resolution, and orders."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from audit.services import record, target
+from config.dns import dns_resolver, reserved_hosts
+from config.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
+from dnscheck.check import check_records
+from dnscheck.names import DomainNameError, normalize_domain
+from dnscheck.records import ExpectedRecord, Outcome, Purpose, RecordResult
+from storefronts.models import Order, OrderLine, OrderOtp, Product, Storefront
+from webhooks.services import publish
+
+HOST_CACHE_SECONDS = 300
+RECHECK_EVERY = timedelta(hours=24)
+UNVERIFY_AFTER_MISSES = 3
+UNVERIFY_AFTER_SPAN = timedelta(hours=48)
+OTP_VALID = timedelta(minutes=10)
+OTP_MAX_ATTEMPTS = 5
+OTP_MAX_PER_WINDOW = 3
+
+
+class CustomDomainTaken(ConflictError):
+    code = "CUSTOM_DOMAIN_TAKEN"
+    message = "This domain is already in use by another store."
+
+
+class DomainNotConfigured(ServiceError):
+    code = "DOMAIN_NOT_CONFIGURED"
+    status = 400
+    message = "No custom domain or verification token configured."
+
+
+class DomainAlreadyVerified(ServiceError):
+    code = "DOMAIN_ALREADY_VERIFIED"
+    status = 400
+    message = "Custom domain is already verified."
+
+
+class DnsTxtNotFound(ServiceError):
+    code = "DNS_TXT_NOT_FOUND"
+    status = 422
+    message = "TXT record not found. DNS propagation can take up to 24 hours."
+
+
+class DnsUnavailable(ServiceError):
+    code = "DNS_UNAVAILABLE"
+    status = 503
+    message = "DNS did not answer in time. Nothing was changed; try again in a minute."
+
+
+def custom_domain_target() -> str:
+    return settings.CUSTOM_DOMAIN_TARGET
+
+
+def new_token() -> str:
+    return secrets.token_hex(16)
+
+
+def _object(storefront: Storefront) -> dict[str, Any]:
+    return {
+        "id": str(storefront.pk),
+        "kind": "storefront",
+        "slug": storefront.slug,
+        "custom_domain": storefront.custom_domain,
+        "custom_domain_verified": storefront.custom_domain_verified,
+        "custom_domain_verified_at": storefront.custom_domain_verified_at.isoformat()
+        if storefront.custom_domain_verified_at
+        else None,
+    }
+
+
+def _announce(
+    storefront: Storefront, event: str, changes: dict[str, list[Any]], **extra: Any
+) -> None:
+    organization_id = storefront.store.organization_id
+    record(
+        action=event,
+        organization=organization_id,
+        targets=[target(storefront, type="storefront", name=storefront.slug)],
+        changes=changes,
+        metadata=extra or None,
+    )
+    publish(
+        organization=organization_id,
+        type=event,
+        obj=_object(storefront),
+        previous_attributes={k: v[0] for k, v in changes.items()},
+    )
+
+
+# --- host resolution (public API, host routing, the TLS ask) --------------------------------
+
+
+def _host_key(host: str) -> str:
+    return "sf-host:" + hashlib.sha256(host.encode()).hexdigest()[:32]
+
+
+def forget_host(domain: str | None) -> None:
+    if domain:
+        cache.delete(_host_key(domain))
+
+
+def storefront_slug_for_host(host: str) -> str | None:
+    """The slug of the published storefront a verified custom domain serves, or None.
+    Answers, both yes and no, are cached; a domain's change of state clears them."""
+    key = _host_key(host)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached or None
+    slug = (
+        Storefront.objects.filter(
+            custom_domain=host,
+            custom_domain_verified=True,
+            published=True,
+            deleted_at__isnull=True,
+        )
+        .values_list("slug", flat=True)
+        .first()
+    )
+    cache.set(key, slug or "", HOST_CACHE_SECONDS)
+    return slug
+
+
+def public_storefronts() -> QuerySet[Storefront]:
+    return Storefront.objects.filter(published=True, deleted_at__isnull=True)
+
+
+def storefront_public(identifier: str) -> Storefront:
+    """(slug == id OR (custom_domain == id AND verified)) AND not deleted AND published."""
+    ident = identifier.strip().lower()
+    storefront = (
+        public_storefronts()
+        .filter(Q(slug=ident) | Q(custom_domain=ident, custom_domain_verified=True))
+        .select_related("store")
+        .first()
+    )
+    if storefront is None:
+        raise NotFoundError("No published storefront here.", code="STOREFRONT_NOT_FOUND")
+    return storefront
+
+
+# --- the custom domain --------------------------------------------------------------------
+
+
+def storefront_ensure_token(*, storefront: Storefront) -> Storefront:
+    """Rows that had a domain before verification existed get their token on first read."""
+    if storefront.custom_domain and not storefront.custom_domain_verification_token:
+        token = new_token()
+        Storefront.objects.filter(
+            pk=storefront.pk, custom_domain_verification_token__isnull=True
+        ).update(custom_domain_verification_token=token)
+        storefront.refresh_from_db()
+    return storefront
+
+
+def storefront_update(
+    *,
+    storefront: Storefront,
+    custom_domain: str | type[Ellipsis] | None = ...,
+    title: str | None = None,
+    description: str | None = None,
+    published: bool | None = None,
+) -> Storefront:
+    """PUT /store/storefront. A new domain gets a fresh token and starts unverified; the
+    same domain again keeps its token; null or empty clears domain, token and flag."""
+    with transaction.atomic():
+        locked = (
+            Storefront.objects.select_for_update().select_related("store").get(pk=storefront.pk)
+        )
+        before = {
+            "custom_domain": locked.custom_domain,
+            "title": locked.title,
+            "description": locked.description,
+            "published": locked.published,
+        }
+        if title is not None:
+            locked.title = title
+        if description is not None:
+            locked.description = description
+        if published is not None:
+            locked.published = published
+        event = None
+        if custom_domain is not ...:
+            event = _apply_domain(locked, custom_domain)  # type: ignore[arg-type]
+        try:
+            with transaction.atomic():
+                locked.save()
+        except IntegrityError as exc:  # cannot happen for unverified rows; kept as a guard
+            raise CustomDomainTaken() from exc
+        other = {
+            k: [before[k], getattr(locked, k)]
+            for k in ("title", "description", "published")
+            if before[k] != getattr(locked, k)
+        }
+        if other:
+            record(
+                action="storefront.updated",
+                organization=locked.store.organization_id,
+                targets=[target(locked, type="storefront", name=locked.slug)],
+                changes=other,
+            )
+        if event:
+            _announce(
+                locked, event, {"custom_domain": [before["custom_domain"], locked.custom_domain]}
+            )
+    for domain in {before["custom_domain"], locked.custom_domain}:
+        forget_host(domain)
+    return locked
+
+
+def _apply_domain(storefront: Storefront, raw: str | None) -> str | None:
+    if raw is None or not str(raw).strip():
+        if not storefront.custom_domain:
+            return None
+        storefront.custom_domain = None
+        storefront.custom_domain_verification_token = None
+        storefront.custom_domain_verified = False
+        storefront.custom_domain_verified_at = None
+        storefront.domain_missing_checks = 0
+        storefront.domain_first_missing_at = None
+        return "storefront.domain_cleared"
+    try:
+        name = normalize_domain(raw, reserved=reserved_hosts()).ascii
+    except DomainNameError as exc:
+        raise InvalidInputError(
+            exc.message, code=exc.code, errors={"customDomain": [exc.message]}
+        ) from exc
+    if name == storefront.custom_domain:
+        if not storefront.custom_domain_verification_token:
+            storefront.custom_domain_verification_token = new_token()
+        return None
+    if (
+        Storefront.objects.filter(custom_domain=name, custom_domain_verified=True)
+        .exclude(pk=storefront.pk)
+        .exists()
+    ):
+        raise CustomDomainTaken()
+    storefront.custom_domain = name
+    storefront.custom_domain_verification_token = new_token()
+    storefront.custom_domain_verified = False
+    storefront.custom_domain_verified_at = None
+    storefront.domain_missing_checks = 0
+    storefront.domain_first_missing_at = None
+    return "storefront.domain_set"
+
+
+def ownership_record(storefront: Storefront) -> ExpectedRecord:
+    return ExpectedRecord(
+        "TXT",
+        f"{settings.STOREFRONT_VERIFY_LABEL}.{storefront.custom_domain}",
+        f"{settings.STOREFRONT_VERIFY_PREFIX}={storefront.custom_domain_verification_token}",
+        Purpose.VERIFICATION,
+    )
+
+
+def routing_record(storefront: Storefront) -> ExpectedRecord:
+    """CNAME to our target for a subdomain; A to our addresses for an apex (most DNS
+    providers allow no CNAME there)."""
+    domain = normalize_domain(storefront.custom_domain)
+    if domain.is_apex and settings.CUSTOM_DOMAIN_TARGET_IPS:
+        return ExpectedRecord(
+            "A", domain.ascii, " ".join(settings.CUSTOM_DOMAIN_TARGET_IPS), Purpose.ROUTING
+        )
+    return ExpectedRecord("CNAME", domain.ascii, custom_domain_target(), Purpose.ROUTING)
+
+
+def _check(records: list[ExpectedRecord]) -> list[RecordResult]:
+    return asyncio.run(check_records(dns_resolver(), records))
+
+
+def storefront_verify_domain(*, storefront: Storefront) -> Storefront:
+    if not storefront.custom_domain or not storefront.custom_domain_verification_token:
+        raise DomainNotConfigured()
+    if storefront.custom_domain_verified:
+        raise DomainAlreadyVerified()
+    [result] = _check([ownership_record(storefront)])
+    if result.outcome == Outcome.ERROR:
+        raise DnsUnavailable(extra={"hint": result.hint, "detail": result.detail})
+    if not result.ok:
+        raise DnsTxtNotFound(
+            extra={
+                "hint": result.hint,
+                "fix": result.fix,
+                "seenValue": result.seen_value,
+                "host": result.record.host,
+            }
+        )
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            verified = Storefront.objects.filter(
+                pk=storefront.pk,
+                custom_domain=storefront.custom_domain,
+                custom_domain_verification_token=storefront.custom_domain_verification_token,
+                custom_domain_verified=False,
+            ).update(
+                custom_domain_verified=True,
+                custom_domain_verified_at=now,
+                domain_next_check_at=now + RECHECK_EVERY,
+                domain_missing_checks=0,
+                domain_first_missing_at=None,
+                domain_last_checked_at=now,
+            )
+            if not verified:  # changed meanwhile: verify what is there now
+                storefront.refresh_from_db()
+                if storefront.custom_domain_verified:
+                    raise DomainAlreadyVerified()
+                raise DomainNotConfigured()
+            storefront.refresh_from_db()
+            _announce(
+                storefront, "storefront.domain_verified", {"custom_domain_verified": [False, True]}
+            )
+    except IntegrityError as exc:  # another store verified the same domain a moment earlier
+        raise CustomDomainTaken() from exc
+    forget_host(storefront.custom_domain)
+    return storefront
+
+
+@dataclass
+class StorefrontDiagnosis:
+    ownership: RecordResult
+    routing: RecordResult
+
+
+def storefront_diagnose(*, storefront: Storefront) -> StorefrontDiagnosis:
+    if not storefront.custom_domain or not storefront.custom_domain_verification_token:
+        raise DomainNotConfigured()
+    ownership, routing = _check([ownership_record(storefront), routing_record(storefront)])
+    return StorefrontDiagnosis(ownership, routing)
+
+
+def storefront_recheck_domain(*, storefront: Storefront) -> str:
+    """The daily re-check of a verified domain. Only definite absence of the token, on 3
+    checks spanning at least 48 hours, unverifies; a timeout or SERVFAIL counts for
+    nothing. Returns what happened: ok, missing, transient, unverified."""
+    now = timezone.now()
+    [result] = _check([ownership_record(storefront)])
+    base = Storefront.objects.filter(
+        pk=storefront.pk, custom_domain_verified=True, custom_domain=storefront.custom_domain
+    )
+    if result.outcome == Outcome.ERROR:
+        base.update(domain_next_check_at=now + timedelta(hours=1), domain_last_checked_at=now)
+        return "transient"
+    if result.ok:
+        base.update(
+            domain_missing_checks=0,
+            domain_first_missing_at=None,
+            domain_next_check_at=now + RECHECK_EVERY,
+            domain_last_checked_at=now,
+        )
+        return "ok"
+    misses = storefront.domain_missing_checks + 1
+    first = storefront.domain_first_missing_at or now
+    if misses >= UNVERIFY_AFTER_MISSES and now - first >= UNVERIFY_AFTER_SPAN:
+        with transaction.atomic():
+            if not base.filter(domain_missing_checks=storefront.domain_missing_checks).update(
+                custom_domain_verified=False,
+                custom_domain_verified_at=None,
+                domain_missing_checks=0,
+                domain_first_missing_at=None,
+                domain_next_check_at=None,
+                domain_last_checked_at=now,
+            ):
+                return "transient"  # another check got there first
+            storefront.refresh_from_db()
+            _announce(
+                storefront,
+                "storefront.domain_unverified",
+                {"custom_domain_verified": [True, False]},
+                hint=result.hint,
+            )
+        forget_host(storefront.custom_domain)
+        return "unverified"
+    base.update(
+        domain_missing_checks=misses,
+        domain_first_missing_at=first,
+        domain_next_check_at=now + RECHECK_EVERY,
+        domain_last_checked_at=now,
+    )
+    return "missing"
+
+
+def storefronts_recheck_due(*, limit: int = 200) -> int:
+    """Beat: claims verified domains whose re-check is due (SKIP LOCKED, a lease on
+    `domain_next_check_at`), and re-checks them."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Storefront.objects.select_for_update(skip_locked=True)
+            .filter(custom_domain_verified=True, domain_next_check_at__lte=now)
+            .order_by("domain_next_check_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        Storefront.objects.filter(pk__in=ids).update(
+            domain_next_check_at=now + timedelta(minutes=30)
+        )
+    for storefront in Storefront.objects.filter(pk__in=ids).select_related("store"):
+        storefront_recheck_domain(storefront=storefront)
+    return len(ids)
+
+
+# --- orders -------------------------------------------------------------------------------
+
+
+def _code_hash(storefront: Storefront, email: str, code: str) -> str:
+    message = f"{storefront.pk}:{email}:{code}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def order_otp_request(*, storefront: Storefront, email: str) -> None:
+    email = email.strip().lower()
+    now = timezone.now()
+    recent = OrderOtp.objects.filter(
+        storefront=storefront, email=email, created_at__gt=now - OTP_VALID
+    ).count()
+    if recent >= OTP_MAX_PER_WINDOW:
+        raise ServiceError(
+            "Too many codes requested; wait a few minutes.", code="OTP_RATE_LIMITED", status=429
+        )
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    OrderOtp.objects.create(
+        storefront=storefront,
+        email=email,
+        code_hash=_code_hash(storefront, email, code),
+        expires_at=now + OTP_VALID,
+    )
+    record(
+        action="order.code_requested",
+        organization=storefront.store.organization_id,
+        targets=[target(storefront, type="storefront", name=storefront.slug)],
+        metadata={"email": email},
+    )
+    send_mail(
+        f"Your code for {storefront.title}",
+        f"Your code is {code}. It is valid for 10 minutes and can be used once.",
+        settings.DEFAULT_FROM_EMAIL,
+        [email],
+    )
+
+
+def _check_otp(storefront: Storefront, email: str, code: str) -> None:
+    now = timezone.now()
+    otp = (
+        OrderOtp.objects.filter(storefront=storefront, email=email, used_at__isnull=True)
+        .order_by("-created_at")
+        .first()
+    )
+    if otp is None:
+        raise ServiceError("Request a code first.", code="OTP_REQUIRED", status=400)
+    if otp.expires_at <= now:
+        raise ServiceError(
+            "The code has expired; request a new one.", code="OTP_EXPIRED", status=400
+        )
+    if otp.attempts >= OTP_MAX_ATTEMPTS:
+        raise ServiceError(
+            "Too many wrong codes; request a new one.", code="OTP_ATTEMPTS_EXCEEDED", status=400
+        )
+    OrderOtp.objects.filter(pk=otp.pk).update(attempts=F("attempts") + 1)
+    if not hmac.compare_digest(otp.code_hash, _code_hash(storefront, email, code)):
+        raise ServiceError("The code is not right.", code="OTP_INVALID", status=400)
+    if not OrderOtp.objects.filter(pk=otp.pk, used_at__isnull=True).update(used_at=now):
+        raise ServiceError("The code was already used.", code="OTP_INVALID", status=400)
+
+
+def order_place(
+    *, storefront: Storefront, email: str, code: str, items: list[dict[str, Any]], name: str = ""
+) -> Order:
+    """Needs a valid code; takes stock atomically; totals are computed here, never taken
+    from the client."""
+    email = email.strip().lower()
+    _check_otp(storefront, email, code)  # outside the order transaction: a wrong try counts
+    with transaction.atomic():
+        products = {
+            str(p.pk): p
+            for p in Product.objects.filter(
+                storefront=storefront, active=True, pk__in=[i["product_id"] for i in items]
+            )
+        }
+        missing = [str(i["product_id"]) for i in items if str(i["product_id"]) not in products]
+        if missing:
+            raise InvalidInputError(
+                "Unknown product.",
+                code="PRODUCT_NOT_FOUND",
+                errors={"items": [f"Unknown product {m}." for m in missing]},
+            )
+        currencies = {p.currency for p in products.values()}
+        if len(currencies) > 1:
+            raise InvalidInputError(
+                "Products in one order must share a currency.", code="MIXED_CURRENCY"
+            )
+        lines, total = [], Decimal("0")
+        for item in items:
+            product = products[str(item["product_id"])]
+            quantity = int(item["quantity"])
+            taken = Product.objects.filter(pk=product.pk, stock__gte=quantity).update(
+                stock=F("stock") - quantity
+            )
+            if not taken:
+                raise ServiceError(
+                    f"Not enough stock for {product.name}.", code="OUT_OF_STOCK", status=409
+                )
+            line_total = product.price * quantity
+            total += line_total
+            lines.append((product, quantity, line_total))
+        order = Order.objects.create(
+            storefront=storefront,
+            customer_email=email,
+            customer_name=name.strip(),
+            total=total,
+            currency=currencies.pop(),
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order, product=p, name=p.name, quantity=q, unit_price=p.price, line_total=t
+            )
+            for p, q, t in lines
+        )
+        record(
+            action="order.placed",
+            organization=storefront.store.organization_id,
+            targets=[target(order, type="order", name=str(order.pk))],
+            metadata={"total": str(total), "currency": order.currency, "lines": len(lines)},
+        )
+    return order
+
+
+def store_create(*, organization: Any, name: str, slug: str) -> Storefront:
+    """A store and its (unpublished) storefront."""
+    from django.utils.text import slugify
+
+    from storefronts.models import Store
+
+    clean = slugify(slug)[:100]
+    if not clean:
+        raise InvalidInputError(errors={"slug": ["Use letters, digits and hyphens."]})
+    if Storefront.objects.filter(slug=clean).exists():
+        raise ConflictError("This slug is taken.", code="SLUG_TAKEN", errors={"slug": ["Taken."]})
+    with transaction.atomic():
+        store = Store.objects.create(organization=organization, name=name.strip())
+        storefront = Storefront.objects.create(store=store, slug=clean, title=name.strip())
+        record(
+            action="store.created",
+            organization=organization,
+            targets=[target(storefront, type="storefront", name=clean)],
+        )
+    return storefront

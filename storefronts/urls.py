@@ -1,0 +1,51 @@
+from django.urls import path
+
+from accounts.viewsets import for_surface
+from storefronts.api import (
+    PublicCatalogView,
+    PublicOrderOtpView,
+    PublicOrderView,
+    PublicStorefrontView,
+    StorefrontDomainDiagnoseView,
+    StorefrontDomainVerifyView,
+    StorefrontSettingsView,
+)
+from storefronts.views import tls_ask
+
+
+def _store_routes(surface: str) -> list:
+    return [
+        path(
+            "store/storefront",
+            for_surface(StorefrontSettingsView, surface).as_view(),
+            name=f"{surface}-store-storefront",
+        ),
+        path(
+            "store/storefront/domain/verify",
+            for_surface(StorefrontDomainVerifyView, surface).as_view(),
+            name=f"{surface}-store-storefront-verify",
+        ),
+        path(
+            "store/storefront/domain/diagnose",
+            for_surface(StorefrontDomainDiagnoseView, surface).as_view(),
+            name=f"{surface}-store-storefront-diagnose",
+        ),
+    ]
+
+
+public_urls = [
+    path("public/storefronts/<str:slug>", PublicStorefrontView.as_view(), name="public-storefront"),
+    path(
+        "public/storefronts/<str:slug>/catalog", PublicCatalogView.as_view(), name="public-catalog"
+    ),
+    path(
+        "public/storefronts/<str:slug>/orders/otp",
+        PublicOrderOtpView.as_view(),
+        name="public-order-otp",
+    ),
+    path("public/storefronts/<str:slug>/orders", PublicOrderView.as_view(), name="public-orders"),
+]
+
+api_v1_urls = [*_store_routes("v1"), *public_urls]
+api_internal_urls = _store_routes("internal")
+tls_urls = [path("internal/tls/ask", tls_ask, name="tls-ask")]
