@@ -273,3 +273,45 @@ def test_a_multi_store_organization_picks_with_a_header(
 
     assert (default, chosen) == ("mystore", "second")
     assert bad.status_code == 404
+
+
+def test_staff_may_diagnose(staff_session: APIClient, storefront: Storefront) -> None:
+    Storefront.objects.filter(pk=storefront.pk).update(
+        custom_domain="mystore.com", custom_domain_verification_token="b" * 32
+    )
+
+    response = staff_session.post("/api/internal/store/storefront/domain/diagnose")
+
+    assert response.status_code == 200
+    assert response.json()["data"]["ownership"]["outcome"] in ("missing", "error")
+
+
+def test_unpublishing_in_the_admin_stops_the_domain_at_once(storefront: Storefront, client) -> None:
+    from django.test import Client
+
+    from accounts.models import User
+
+    Storefront.objects.filter(pk=storefront.pk).update(
+        custom_domain="mystore.com",
+        custom_domain_verification_token="c" * 32,
+        custom_domain_verified=True,
+    )
+    store_host = Client(HTTP_HOST="mystore.com")
+    assert store_host.get("/").status_code == 200
+    client.force_login(User.objects.create_superuser("root@example.test", "pw"))
+
+    client.post(
+        f"/admin/storefronts/storefront/{storefront.pk}/change/",
+        {
+            "slug": "mystore",
+            "title": "My Store",
+            "description": "",
+            "products-TOTAL_FORMS": "0",
+            "products-INITIAL_FORMS": "0",
+            "products-MIN_NUM_FORMS": "0",
+            "products-MAX_NUM_FORMS": "1000",
+        },
+    )
+
+    assert Storefront.objects.get(pk=storefront.pk).published is False
+    assert store_host.get("/").status_code == 404
