@@ -30,3 +30,20 @@ class PrincipalRateThrottle(SimpleRateThrottle):
         else:
             ident = f"addr:{self.get_ident(request)}"
         return f"throttle_{self.scope}_{ident}"
+
+
+class OrganizationRateThrottle(SimpleRateThrottle):
+    """One budget per organization for an expensive action; subclasses name the scope
+    (its rate comes from DEFAULT_THROTTLE_RATES, read at each request)."""
+
+    def get_rate(self) -> str | None:
+        return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].get(self.scope)
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return f"throttle_{self.scope}_{request.organization.pk}"
+
+
+class DiagnoseThrottle(OrganizationRateThrottle):
+    """Diagnose asks many DNS questions (DIAGNOSE_RATE_LIMIT per organization)."""
+
+    scope = "diagnose"

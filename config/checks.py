@@ -35,3 +35,29 @@ def check_webhook_targets_are_guarded(app_configs: Any, **kwargs: Any) -> list[W
             )
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def check_hosts_for_store_domains(app_configs: Any, **kwargs: Any) -> list[Warning]:
+    """Store domains are routed only for hosts that are not our own: a wildcard in
+    ALLOWED_HOSTS would serve the whole product (admin included) on them."""
+    if "*" in settings.ALLOWED_HOSTS:
+        return [
+            Warning(
+                "ALLOWED_HOSTS contains '*': every store domain would reach the admin and "
+                "the dashboard.",
+                hint="List our own hosts only; store domains are admitted once verified.",
+                id="domainkeeper.W003",
+            )
+        ]
+    plain = [h for h in settings.ALLOWED_HOSTS if h and not h.startswith(".")]
+    if not settings.CANONICAL_HOST and not plain:
+        return [
+            Warning(
+                "No plain host in ALLOWED_HOSTS and no CANONICAL_HOST: requests for store "
+                "domains cannot be handled.",
+                hint="Set CANONICAL_HOST to our own host name.",
+                id="domainkeeper.W004",
+            )
+        ]
+    return []

@@ -9,11 +9,10 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import Tenant
 from accounts.permissions import IsOrganizationMember, OwnerWritesMembersRead
-from accounts.throttling import PrincipalRateThrottle
+from accounts.throttling import DiagnoseThrottle, PrincipalRateThrottle
 from accounts.viewsets import OrganizationScopedViewSet
 from config.envelope import respond
 from config.errors import InvalidInputError, NotFoundError
@@ -42,20 +41,6 @@ from domains.services import (
 )
 
 DOMAIN_ID = r"dom_[A-Za-z0-9]+"
-
-
-class DiagnoseThrottle(SimpleRateThrottle):
-    """Diagnose asks many DNS questions: a budget per organization (DIAGNOSE_RATE_LIMIT)."""
-
-    scope = "diagnose"
-
-    def get_rate(self) -> str | None:
-        from django.conf import settings
-
-        return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].get(self.scope)
-
-    def get_cache_key(self, request: Request, view: Any) -> str:
-        return f"throttle_diagnose_{request.organization.pk}"
 
 
 def _tenant(request: Request, tenant_id: str | None, field: str = "tenant_id") -> Tenant | None:

@@ -1,10 +1,7 @@
-from typing import Any
-
 from django.contrib import admin
 
 from audit.admin import AuditedModelAdmin
 from storefronts.models import Order, OrderLine, Product, Store, Storefront
-from storefronts.services import forget_host
 
 
 class ProductInline(admin.TabularInline):
@@ -42,15 +39,6 @@ class StorefrontAdmin(AuditedModelAdmin):
         "updated_at",
     ]
     inlines = [ProductInline]
-
-    def save_model(self, request: Any, obj: Storefront, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        forget_host(obj.custom_domain)  # published / deleted changes are seen at once
-
-    def delete_model(self, request: Any, obj: Storefront) -> None:
-        domain = obj.custom_domain
-        super().delete_model(request, obj)
-        forget_host(domain)
 
 
 class OrderLineInline(admin.TabularInline):

@@ -12,6 +12,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from accounts.permissions import StorefrontManage, StorefrontView
+from accounts.throttling import DiagnoseThrottle, PrincipalRateThrottle
 from config.envelope import respond
 from config.serializers import StrictInputSerializer
 from storefronts.models import Product, Storefront
@@ -129,6 +130,7 @@ def _result(result: Any) -> dict[str, Any]:
 
 class StorefrontDomainDiagnoseView(APIView):
     permission_classes = [StorefrontView]
+    throttle_classes = [PrincipalRateThrottle, DiagnoseThrottle]
 
     @extend_schema(
         operation_id="store_storefront_domain_diagnose",
@@ -209,7 +211,7 @@ class PublicCatalogView(PublicView):
 
 
 class OtpInputSerializer(StrictInputSerializer):
-    email = serializers.EmailField()
+    email = serializers.EmailField(max_length=254)
 
 
 class OrderItemSerializer(serializers.Serializer):
@@ -218,8 +220,10 @@ class OrderItemSerializer(serializers.Serializer):
 
 
 class OrderInputSerializer(StrictInputSerializer):
-    email = serializers.EmailField()
-    code = serializers.RegexField(r"^\d{6}$", error_messages={"invalid": "The code has 6 digits."})
+    email = serializers.EmailField(max_length=254)
+    code = serializers.RegexField(
+        r"^[0-9]{6}\Z", error_messages={"invalid": "The code has 6 digits."}
+    )
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     items = OrderItemSerializer(many=True, allow_empty=False, max_length=100)
 

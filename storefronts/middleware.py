@@ -6,7 +6,12 @@ hosts get a fast 404. Own hosts (ALLOWED_HOSTS) pass through untouched."""
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotFound,
+    HttpResponsePermanentRedirect,
+)
 from django.http.request import split_domain_port, validate_host
 
 from dnscheck.names import DomainNameError, normalize_domain
@@ -16,7 +21,10 @@ PUBLIC_API = "/api/v1/public/storefront"
 
 
 def canonical_host() -> str:
-    """Our own host name, for what Django builds after the rewrite (its host check)."""
+    """Our own host name, for what Django builds after the rewrite (its host check):
+    CANONICAL_HOST, else the first plain name in ALLOWED_HOSTS."""
+    if settings.CANONICAL_HOST:
+        return settings.CANONICAL_HOST
     for host in settings.ALLOWED_HOSTS:
         if host and not host.startswith(".") and host != "*":
             return host
@@ -41,6 +49,9 @@ class CustomDomainMiddleware:
         slug = storefront_slug_for_host(host)
         if slug is None:
             return HttpResponseNotFound("Unknown host.")
+        if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+            # The store's own address, not ours (Django's redirect would use the canonical host).
+            return HttpResponsePermanentRedirect(f"https://{host}{request.get_full_path()}")
         path = request.path_info
         if path in ("", "/"):
             rewritten = f"/s/{slug}/"
@@ -59,4 +70,7 @@ class CustomDomainMiddleware:
         request.META["HTTP_X_STOREFRONT_HOST"] = host
         request.META["HTTP_HOST"] = canonical_host()
         request.storefront_host = host
-        return self.get_response(request)
+        response = self.get_response(request)
+        # Our HSTS policy (subdomains, preload) is ours to set, not for a customer's domain.
+        del response["Strict-Transport-Security"]
+        return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,7 +28,10 @@ from dnscheck.records import ExpectedRecord, Outcome, Purpose, RecordResult
 from storefronts.models import Order, OrderLine, OrderOtp, Product, Storefront
 from webhooks.services import publish
 
+logger = logging.getLogger(__name__)
+
 HOST_CACHE_SECONDS = 300
+HOST_MISS_CACHE_SECONDS = 30  # a "no" may have been read just before a domain verified
 RECHECK_EVERY = timedelta(hours=24)
 UNVERIFY_AFTER_MISSES = 3
 UNVERIFY_AFTER_SPAN = timedelta(hours=48)
@@ -134,7 +138,7 @@ def storefront_slug_for_host(host: str) -> str | None:
         .values_list("slug", flat=True)
         .first()
     )
-    cache.set(key, slug or "", HOST_CACHE_SECONDS)
+    cache.set(key, slug or "", HOST_CACHE_SECONDS if slug else HOST_MISS_CACHE_SECONDS)
     return slug
 
 
@@ -145,9 +149,13 @@ def public_storefronts() -> QuerySet[Storefront]:
 def storefront_public(identifier: str) -> Storefront:
     """(slug == id OR (custom_domain == id AND verified)) AND not deleted AND published."""
     ident = identifier.strip().lower()
+    try:
+        as_domain = normalize_domain(identifier).ascii  # mystöre.com, MyStore.com.
+    except DomainNameError:
+        as_domain = ident
     storefront = (
         public_storefronts()
-        .filter(Q(slug=ident) | Q(custom_domain=ident, custom_domain_verified=True))
+        .filter(Q(slug=ident) | Q(custom_domain=as_domain, custom_domain_verified=True))
         .select_related("store")
         .first()
     )
@@ -273,7 +281,14 @@ def ownership_record(storefront: Storefront) -> ExpectedRecord:
 def routing_record(storefront: Storefront) -> ExpectedRecord:
     """CNAME to our target for a subdomain; A to our addresses for an apex (most DNS
     providers allow no CNAME there)."""
-    domain = normalize_domain(storefront.custom_domain)
+    try:
+        domain = normalize_domain(storefront.custom_domain)
+    except DomainNameError as exc:
+        raise InvalidInputError(
+            "The stored domain is not valid any more; set it again.",
+            code="INVALID_DOMAIN",
+            errors={"customDomain": [exc.message]},
+        ) from exc
     if domain.is_apex and settings.CUSTOM_DOMAIN_TARGET_IPS:
         return ExpectedRecord(
             "A", domain.ascii, " ".join(settings.CUSTOM_DOMAIN_TARGET_IPS), Purpose.ROUTING
@@ -327,6 +342,8 @@ def storefront_verify_domain(*, storefront: Storefront) -> Storefront:
             _announce(
                 storefront, "storefront.domain_verified", {"custom_domain_verified": [False, True]}
             )
+            domain = storefront.custom_domain
+            transaction.on_commit(lambda: forget_host(domain))
     except IntegrityError as exc:  # another store verified the same domain a moment earlier
         raise CustomDomainTaken() from exc
     forget_host(storefront.custom_domain)
@@ -358,7 +375,7 @@ def storefront_recheck_domain(*, storefront: Storefront) -> str:
     if result.outcome == Outcome.ERROR:
         base.update(domain_next_check_at=now + timedelta(hours=1), domain_last_checked_at=now)
         return "transient"
-    if result.ok:
+    if result.ok or result.hint == "propagating":  # at the DNS host: caches will follow
         base.update(
             domain_missing_checks=0,
             domain_first_missing_at=None,
@@ -366,6 +383,9 @@ def storefront_recheck_domain(*, storefront: Storefront) -> str:
             domain_last_checked_at=now,
         )
         return "ok"
+    if not _definitely_gone(result):
+        base.update(domain_next_check_at=now + timedelta(hours=1), domain_last_checked_at=now)
+        return "transient"
     misses = storefront.domain_missing_checks + 1
     first = storefront.domain_first_missing_at or now
     if misses >= UNVERIFY_AFTER_MISSES and now - first >= UNVERIFY_AFTER_SPAN:
@@ -397,6 +417,23 @@ def storefront_recheck_domain(*, storefront: Storefront) -> str:
     return "missing"
 
 
+DEFINITE_MISSES = {
+    "token_mismatch",
+    "token_format",
+    "token_at_apex",
+    "doubled_name",
+    "domain_not_found",
+}
+
+
+def _definitely_gone(result: RecordResult) -> bool:
+    """Evidence the owner's token is not where it must be: a wrong or misplaced value, or
+    nothing there as the zone's own servers say. A miss only the resolvers saw is not."""
+    if result.hint in DEFINITE_MISSES:
+        return True
+    return result.hint == "token_missing" and result.absent_at_source
+
+
 def storefronts_recheck_due(*, limit: int = 200) -> int:
     """Beat: claims verified domains whose re-check is due (SKIP LOCKED, a lease on
     `domain_next_check_at`), and re-checks them."""
@@ -404,7 +441,8 @@ def storefronts_recheck_due(*, limit: int = 200) -> int:
     with transaction.atomic():
         ids = list(
             Storefront.objects.select_for_update(skip_locked=True)
-            .filter(custom_domain_verified=True, domain_next_check_at__lte=now)
+            .filter(custom_domain_verified=True)
+            .filter(Q(domain_next_check_at__lte=now) | Q(domain_next_check_at__isnull=True))
             .order_by("domain_next_check_at")
             .values_list("pk", flat=True)[:limit]
         )
@@ -412,7 +450,10 @@ def storefronts_recheck_due(*, limit: int = 200) -> int:
             domain_next_check_at=now + timedelta(minutes=30)
         )
     for storefront in Storefront.objects.filter(pk__in=ids).select_related("store"):
-        storefront_recheck_domain(storefront=storefront)
+        try:
+            storefront_recheck_domain(storefront=storefront)
+        except Exception:  # one row's failure never stops the others; its lease brings it back
+            logger.exception("re-check of storefront domain %s failed", storefront.custom_domain)
     return len(ids)
 
 
@@ -427,26 +468,29 @@ def _code_hash(storefront: Storefront, email: str, code: str) -> str:
 def order_otp_request(*, storefront: Storefront, email: str) -> None:
     email = email.strip().lower()
     now = timezone.now()
-    recent = OrderOtp.objects.filter(
-        storefront=storefront, email=email, created_at__gt=now - OTP_VALID
-    ).count()
-    if recent >= OTP_MAX_PER_WINDOW:
-        raise ServiceError(
-            "Too many codes requested; wait a few minutes.", code="OTP_RATE_LIMITED", status=429
+    with transaction.atomic():
+        # One request at a time per storefront: the per-email limit cannot be raced.
+        Storefront.objects.select_for_update().filter(pk=storefront.pk).first()
+        recent = OrderOtp.objects.filter(
+            storefront=storefront, email=email, created_at__gt=now - OTP_VALID
+        ).count()
+        if recent >= OTP_MAX_PER_WINDOW:
+            raise ServiceError(
+                "Too many codes requested; wait a few minutes.", code="OTP_RATE_LIMITED", status=429
+            )
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        OrderOtp.objects.create(
+            storefront=storefront,
+            email=email,
+            code_hash=_code_hash(storefront, email, code),
+            expires_at=now + OTP_VALID,
         )
-    code = f"{secrets.randbelow(1_000_000):06d}"
-    OrderOtp.objects.create(
-        storefront=storefront,
-        email=email,
-        code_hash=_code_hash(storefront, email, code),
-        expires_at=now + OTP_VALID,
-    )
-    record(
-        action="order.code_requested",
-        organization=storefront.store.organization_id,
-        targets=[target(storefront, type="storefront", name=storefront.slug)],
-        metadata={"email": email},
-    )
+        record(
+            action="order.code_requested",
+            organization=storefront.store.organization_id,
+            targets=[target(storefront, type="storefront", name=storefront.slug)],
+            metadata={"email": email},
+        )
     send_mail(
         f"Your code for {storefront.title}",
         f"Your code is {code}. It is valid for 10 minutes and can be used once.",
@@ -455,7 +499,9 @@ def order_otp_request(*, storefront: Storefront, email: str) -> None:
     )
 
 
-def _check_otp(storefront: Storefront, email: str, code: str) -> None:
+def _check_otp(storefront: Storefront, email: str, code: str) -> int:
+    """Spends one try of the newest unused code (taken before the comparison, atomically,
+    so parallel guesses cannot pass the limit) and returns the code's id."""
     now = timezone.now()
     otp = (
         OrderOtp.objects.filter(storefront=storefront, email=email, used_at__isnull=True)
@@ -463,20 +509,23 @@ def _check_otp(storefront: Storefront, email: str, code: str) -> None:
         .first()
     )
     if otp is None:
-        raise ServiceError("Request a code first.", code="OTP_REQUIRED", status=400)
+        raise ServiceError(
+            "The code is not right; request a new one.", code="OTP_INVALID", status=400
+        )
     if otp.expires_at <= now:
         raise ServiceError(
             "The code has expired; request a new one.", code="OTP_EXPIRED", status=400
         )
-    if otp.attempts >= OTP_MAX_ATTEMPTS:
+    took_a_try = OrderOtp.objects.filter(pk=otp.pk, attempts__lt=OTP_MAX_ATTEMPTS).update(
+        attempts=F("attempts") + 1
+    )
+    if not took_a_try:
         raise ServiceError(
             "Too many wrong codes; request a new one.", code="OTP_ATTEMPTS_EXCEEDED", status=400
         )
-    OrderOtp.objects.filter(pk=otp.pk).update(attempts=F("attempts") + 1)
     if not hmac.compare_digest(otp.code_hash, _code_hash(storefront, email, code)):
         raise ServiceError("The code is not right.", code="OTP_INVALID", status=400)
-    if not OrderOtp.objects.filter(pk=otp.pk, used_at__isnull=True).update(used_at=now):
-        raise ServiceError("The code was already used.", code="OTP_INVALID", status=400)
+    return otp.pk
 
 
 def order_place(
@@ -485,8 +534,14 @@ def order_place(
     """Needs a valid code; takes stock atomically; totals are computed here, never taken
     from the client."""
     email = email.strip().lower()
-    _check_otp(storefront, email, code)  # outside the order transaction: a wrong try counts
+    otp_id = _check_otp(storefront, email, code)  # outside the order: a wrong try stays spent
     with transaction.atomic():
+        # Spent with the order: if the order fails (stock), the code still works.
+        spent = OrderOtp.objects.filter(pk=otp_id, used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
+        if not spent:
+            raise ServiceError("The code was already used.", code="OTP_INVALID", status=400)
         products = {
             str(p.pk): p
             for p in Product.objects.filter(

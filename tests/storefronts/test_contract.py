@@ -315,3 +315,15 @@ def test_unpublishing_in_the_admin_stops_the_domain_at_once(storefront: Storefro
 
     assert Storefront.objects.get(pk=storefront.pk).published is False
     assert store_host.get("/").status_code == 404
+
+
+def test_diagnose_of_a_stored_domain_that_no_longer_validates(
+    v1: APIClient, storefront: Storefront
+) -> None:
+    Storefront.objects.filter(pk=storefront.pk).update(
+        custom_domain="My Shop.com", custom_domain_verification_token="d" * 32
+    )
+
+    response = v1.post(f"{URL}/domain/diagnose")
+
+    assert (response.status_code, response.json()["code"]) == (400, "INVALID_DOMAIN")
