@@ -5,6 +5,7 @@ exact value to paste. No I/O here: `dnscheck.check` gathers the observations."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dnscheck.cloudflare import all_cloudflare, is_cloudflare_nameserver
@@ -301,6 +302,30 @@ def _token_verdict(record: ExpectedRecord, values: tuple[str, ...]) -> RecordRes
     return None
 
 
+def _txt_verdict_source_first(
+    record: ExpectedRecord,
+    obs: TxtObservation,
+    verdict: Callable[[ExpectedRecord, tuple[str, ...]], RecordResult | None],
+) -> RecordResult | None:
+    """The verdict on what the public view shows, unless the zone's own servers already
+    hold the right value (then: propagating, as a cached miss or a cached old value).
+    None when neither view shows anything of ours."""
+    public = obs.public
+    values = public.values if public.found else ()
+    seen_publicly = verdict(record, values)
+    if seen_publicly is not None and seen_publicly.ok:
+        return seen_publicly
+    authoritative = obs.authoritative
+    if authoritative is not None and authoritative.found:
+        at_source = verdict(record, authoritative.values)
+        if at_source is not None and at_source.ok:
+            wait = public.ttl if values else obs.negative_ttl
+            return _propagating(record, at_source.seen_value, wait, stale=bool(values))
+        if seen_publicly is None:
+            return at_source
+    return seen_publicly
+
+
 def classify_txt_token(record: ExpectedRecord, obs: TxtObservation) -> RecordResult:
     """`record.value` is `<prefix>=<token>`, published at `record.name`."""
     _, _, token = record.value.partition("=")
@@ -309,19 +334,10 @@ def classify_txt_token(record: ExpectedRecord, obs: TxtObservation) -> RecordRes
     if public.is_transient:
         return _dns_error(record, public)
     values = public.values if public.found else ()
-    seen_publicly = _token_verdict(record, values)
-    if seen_publicly is not None and seen_publicly.ok:
-        return seen_publicly
     authoritative = obs.authoritative
-    if authoritative is not None and authoritative.found:
-        at_source = _token_verdict(record, authoritative.values)
-        if at_source is not None and at_source.ok:
-            wait = public.ttl if values else obs.negative_ttl
-            return _propagating(record, record.value, wait, stale=bool(values))
-        if seen_publicly is None and at_source is not None:
-            return at_source
-    if seen_publicly is not None:
-        return seen_publicly
+    judged = _txt_verdict_source_first(record, obs, _token_verdict)
+    if judged is not None:
+        return judged
     if obs.doubled is not None and any(_unquote(v).lower() == expected for v in obs.doubled.values):
         return _result(
             record, Outcome.MISSING, "doubled_name", _doubled_fix(record), obs.doubled.values[0]
@@ -401,19 +417,10 @@ def classify_txt_value(record: ExpectedRecord, obs: TxtObservation) -> RecordRes
     if public.is_transient:
         return _dns_error(record, public)
     values = public.values if public.found else ()
-    seen_publicly = _value_verdict(record, values)
-    if seen_publicly is not None and seen_publicly.ok:
-        return seen_publicly
     authoritative = obs.authoritative
-    if authoritative is not None and authoritative.found:
-        at_source = _value_verdict(record, authoritative.values)
-        if at_source is not None and at_source.ok:
-            wait = public.ttl if values else obs.negative_ttl
-            return _propagating(record, authoritative.values[0], wait, stale=bool(values))
-        if seen_publicly is None and at_source is not None:
-            return at_source
-    if seen_publicly is not None:
-        return seen_publicly
+    judged = _txt_verdict_source_first(record, obs, _value_verdict)
+    if judged is not None:
+        return judged
     wanted = _squash(record.value)
     if obs.doubled is not None and any(_squash(v) == wanted for v in obs.doubled.values):
         return _result(

@@ -86,6 +86,16 @@ def _zone_file(zone: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _stop(process: subprocess.Popen | None) -> None:
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def _wait_for_answer(port: int, qname: str, seconds: float = 10.0) -> None:
     deadline = time.monotonic() + seconds
     query = dns.message.make_query(qname, "SOA")
@@ -158,13 +168,7 @@ zone:
         return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _stop(self.process)
 
     @property
     def address(self) -> str:
@@ -262,13 +266,7 @@ server:
         return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _stop(self.process)
 
     @property
     def address(self) -> str:
