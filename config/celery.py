@@ -13,15 +13,25 @@ app = Celery("domainkeeper")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Every periodic job, with its cron written out.
-app.conf.beat_schedule = {
-    # 30 3 * * *  (03:30 UTC daily): archive and prune audit events past AUDIT_RETENTION_DAYS
-    "audit-prune": {"task": "audit.prune", "schedule": crontab(minute="30", hour="3")},
-    # * * * * *  (every minute): webhook deliveries whose enqueue was lost, or whose worker died
-    "webhooks-sweep": {"task": "webhooks.sweep", "schedule": crontab(minute="*")},
+# Every periodic job, with its cron written out. Installed into django-celery-beat's
+# tables on every `migrate` (config.apps), so staff see and can pause them in the admin.
+BEAT_SCHEDULE = {
+    # * * * * *  (every minute): sending domains due a check (the rows' own schedule decides:
+    # every minute in a pending domain's first hour, then 5 and 30 minutes; verified daily)
+    "domains-poll": {"task": "domains.poll", "schedule": crontab(minute="*")},
+    # 10 0 * * *  (00:10 UTC daily): warmups that completed
+    "domains-warmup": {
+        "task": "domains.warmup_bookkeeping",
+        "schedule": crontab(minute="10", hour="0"),
+    },
     # 15 * * * *  (hourly): verified storefront domains whose daily re-check is due
     "storefronts-recheck": {
         "task": "storefronts.recheck_domains",
         "schedule": crontab(minute="15"),
     },
+    # * * * * *  (every minute): webhook deliveries whose enqueue was lost, or whose worker died
+    "webhooks-sweep": {"task": "webhooks.sweep", "schedule": crontab(minute="*")},
+    # 30 3 * * *  (03:30 UTC daily): archive and prune audit events past AUDIT_RETENTION_DAYS
+    "audit-prune": {"task": "audit.prune", "schedule": crontab(minute="30", hour="3")},
 }
+app.conf.beat_schedule = BEAT_SCHEDULE

@@ -7,6 +7,7 @@ from accounts.urls import api_internal_urls as accounts_internal
 from accounts.urls import api_v1_urls as accounts_v1
 from audit.urls import api_internal_urls as audit_internal
 from audit.urls import api_v1_urls as audit_v1
+from config.cron import run_job
 from config.views import health, home
 from domains.urls import api_internal_urls as domains_internal
 from domains.urls import api_v1_urls as domains_v1
@@ -24,6 +25,7 @@ handler500 = "config.envelope.api_aware_500"
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", health, name="health"),
+    path("api/cron/<slug:job>", run_job, name="cron"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -50,6 +50,7 @@ class SendingDomain(models.Model):
     dkim_public_key = models.TextField(blank=True, default="", editable=False)
     warmup_started_at = models.DateTimeField(null=True, blank=True)
     warmup_total_days = models.PositiveSmallIntegerField(default=14)
+    warmup_completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -69,6 +70,12 @@ class SendingDomain(models.Model):
             models.Index(fields=["organization", "-created_at"]),
             models.Index(fields=["organization", "status"]),
             models.Index(fields=["name"]),
+            # what the poller claims: rows due a check, oldest due first
+            models.Index(
+                fields=["next_check_at"],
+                condition=Q(next_check_at__isnull=False),
+                name="sending_domain_check_due",
+            ),
         ]
 
     def __str__(self) -> str:

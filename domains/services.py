@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -369,6 +369,14 @@ def sending_domain_verify(*, domain: SendingDomain, requested: bool = False) -> 
     if requested and domain.status == SendingDomain.Status.FAILED and domain.provider == "ses":
         _restart(domain)
     outcome = _verify(domain)
+    if requested and not outcome.transient:
+        # An owner who just clicked is likely publishing records now: look every minute.
+        soon = timezone.now() + (
+            timedelta(hours=24)
+            if domain.status == SendingDomain.Status.VERIFIED
+            else timedelta(minutes=1)
+        )
+        SendingDomain.objects.filter(pk=domain.pk).update(next_check_at=soon)
     if requested:
         record(
             action="domain.recheck_requested",
@@ -728,3 +736,33 @@ def sending_domain_delete(
         )
         domain.delete()
     sender_cache_forget(domain)
+
+
+# --- warmup bookkeeping -----------------------------------------------------------------
+
+
+def sending_domains_complete_warmup(*, now: datetime | None = None) -> int:
+    """Marks domains whose warmup has run its days as warm (no cap any more), once each,
+    and announces it."""
+    now = now or timezone.now()
+    done = 0
+    candidates = SendingDomain.objects.filter(
+        warmup_started_at__isnull=False, warmup_completed_at__isnull=True
+    )
+    for domain in candidates:
+        days_in = (now.date() - domain.warmup_started_at.date()).days
+        if days_in < domain.warmup_total_days:
+            continue
+        with transaction.atomic():
+            marked = SendingDomain.objects.filter(
+                pk=domain.pk, warmup_completed_at__isnull=True
+            ).update(warmup_completed_at=now)
+            if marked:
+                domain.warmup_completed_at = now
+                _announce(
+                    domain,
+                    "domain.warmup_completed",
+                    changes={"warmup_completed_at": [None, now.isoformat()]},
+                )
+                done += 1
+    return done

@@ -10,6 +10,7 @@ EVENT_TYPES: dict[str, str] = {
     "restarted.",
     "domain.removed": "A sending domain was deleted.",
     "domain.warmup_started": "Warmup began for a sending domain: daily caps now apply.",
+    "domain.warmup_completed": "A sending domain finished warmup: no daily cap any more.",
     "domain.region_changed": "A sending domain's region or fallback region changed.",
     "domain.tenant_changed": "A sending domain was bound to another tenant, or unbound.",
     "storefront.domain_set": "A storefront's custom domain was set, changed or cleared.",

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "config.apps.ProjectConfig",
     "accounts",
     "audit",
     "webhooks",
@@ -206,6 +207,8 @@ LOCAL_SPF_INCLUDE = env("LOCAL_SPF_INCLUDE", default=f"_spf.{SERVICE_DOMAIN}")
 LOCAL_RETURN_PATH_HOST = env("LOCAL_RETURN_PATH_HOST", default="bounces")
 LOCAL_RETURN_PATH_TARGET = env("LOCAL_RETURN_PATH_TARGET", default=f"return.{SERVICE_DOMAIN}")
 LOCAL_DMARC_RUA = env("LOCAL_DMARC_RUA", default="")  # mailto: address for DMARC reports
+# SES API calls per second across every worker (a shared limit, counted in the cache).
+SES_MAX_RPS = env.int("SES_MAX_RPS", default=1)
 # Requests per minute to the diagnose endpoint, per organization.
 DIAGNOSE_RATE_LIMIT = env("DIAGNOSE_RATE_LIMIT", default="30/min")
 

@@ -31,3 +31,4 @@ AWS_REGION = "us-east-1"
 DNS_NAMESERVERS = "127.0.0.1:9"
 DNS_DOH_URL = "http://127.0.0.1:9/dns-query"
 DNS_TIMEOUT = 1.0
+SES_MAX_RPS = 100  # the rate limit has its own test

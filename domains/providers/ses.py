@@ -4,12 +4,14 @@ cached, standard retry mode, explicit timeouts."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.core.cache import cache
 
 from dnscheck.records import ExpectedRecord, Purpose
 from domains.providers.base import (
@@ -41,16 +43,39 @@ TRANSIENT_CODES = {
 }
 
 
+def ses_rate_limit() -> None:
+    """At most SES_MAX_RPS calls per second across every worker: a counter per second in
+    the shared cache (Redis in production). A caller over the budget waits for the next
+    second."""
+    limit = max(settings.SES_MAX_RPS, 1)
+    while True:
+        second = int(time.time())
+        key = f"ses-rps:{second}"
+        cache.add(key, 0, timeout=5)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # evicted between add and incr
+            continue
+        if count <= limit:
+            return
+        time.sleep(max(second + 1 - time.time(), 0.01))
+
+
 def ses_client(region: str) -> Any:
-    """The cached SESv2 client for a region."""
+    """The cached SESv2 client for a region. Every call through it is rate limited."""
     client = _clients.get(region)
     if client is None:
         with _clients_lock:
             client = _clients.get(region)
             if client is None:
                 client = boto3.client("sesv2", region_name=region, config=CLIENT_CONFIG)
+                client.meta.events.register("before-call.sesv2", _before_call)
                 _clients[region] = client
     return client
+
+
+def _before_call(**kwargs: Any) -> None:
+    ses_rate_limit()
 
 
 def reset_clients() -> None:
