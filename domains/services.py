@@ -405,6 +405,31 @@ def _restart(domain: SendingDomain) -> None:
 
 
 def _verify(domain: SendingDomain) -> VerifyOutcome:
+    asked = _ask_provider(domain)
+    if isinstance(asked, VerifyOutcome):
+        return asked
+    return _decide(domain, asked, _check_dns(domain))
+
+
+def sending_domains_verify_many(domains: list[SendingDomain]) -> list[VerifyOutcome]:
+    """What the engine runs for a chunk: the provider asked per domain (rate limited), then
+    every record of every domain checked in one concurrent DNS batch, then each domain's
+    status decided on its own results."""
+    asked = [(domain, _ask_provider(domain)) for domain in domains]
+    waiting = [(d, a) for d, a in asked if isinstance(a, ProviderStatus)]
+    per_domain = [expected_records(d) for d, _ in waiting]
+    flat = [record for records in per_domain for record in records]
+    results = asyncio.run(check_records(dns_resolver(), flat)) if flat else []
+    decided: dict[str, VerifyOutcome] = {}
+    start = 0
+    for (domain, status), records in zip(waiting, per_domain, strict=True):
+        decided[domain.pk] = _decide(domain, status, results[start : start + len(records)])
+        start += len(records)
+    return [a if isinstance(a, VerifyOutcome) else decided[d.pk] for d, a in asked]
+
+
+def _ask_provider(domain: SendingDomain) -> ProviderStatus | VerifyOutcome:
+    """The provider's word, or the outcome already (a failure, a recreated identity)."""
     backend = get_provider(domain.provider)
     tokens_before = list(domain.ses_dkim_tokens)
     try:
@@ -435,7 +460,13 @@ def _verify(domain: SendingDomain) -> VerifyOutcome:
     if domain.ses_dkim_tokens != tokens_before:
         SendingDomain.objects.filter(pk=domain.pk).update(ses_dkim_tokens=domain.ses_dkim_tokens)
         sync_records(domain)
-    results = _check_dns(domain)
+    return provider_status
+
+
+def _decide(
+    domain: SendingDomain, provider_status: ProviderStatus, results: list[RecordResult]
+) -> VerifyOutcome:
+    """Stores what DNS showed and moves the status only on evidence."""
     _apply_results(domain, results)
 
     required = {
