@@ -1,0 +1,159 @@
+"""One full poll cycle over N due sending domains (local provider, records in a loopback
+Knot DNS, half of them correct), against a bare concurrent dnspython run of the same DNS
+questions. Prints both wall times and their ratio. Target: ratio <= 1.5, cycle < 60 s.
+
+    .venv/bin/python bench/poll_cycle.py [--domains 10000]
+
+Uses PostgreSQL (database `dk_bench_poll`) and knotd. The cycle runs in this process, as
+one worker does: claim, chunks of 50, one DNS batch per chunk, decisions and events."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import dns.asyncquery  # noqa: E402
+import dns.asyncresolver  # noqa: E402
+import dns.message  # noqa: E402
+import dns.nameserver  # noqa: E402
+
+from tests.dns_server import KnotServer  # noqa: E402
+
+
+async def bare(port: int, questions: list[tuple[str, str, str]], concurrency: int = 64) -> float:
+    resolver = dns.asyncresolver.Resolver(configure=False)
+    resolver.nameservers = [dns.nameserver.Do53Nameserver("127.0.0.1", port)]
+    resolver.cache = None
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(view: str, name: str, rdtype: str) -> None:
+        async with limit:
+            if view == "authoritative":
+                query = dns.message.make_query(name + ".", rdtype)
+                await dns.asyncquery.udp(query, "127.0.0.1", port=port, timeout=2)
+            else:
+                await resolver.resolve(name + ".", rdtype, raise_on_no_answer=False)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(*q) for q in questions), return_exceptions=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--domains", type=int, default=10000)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as directory:
+        knot = KnotServer(Path(directory)).start()
+        os.environ.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "config.settings.local",
+                "DJANGO_DEBUG": "false",
+                "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/dk_bench_poll",
+                "DNS_NAMESERVERS": f"127.0.0.1:{knot.port}",
+                "DNS_AUTHORITATIVE_PORT": str(knot.port),
+                "SERVICE_DOMAIN": "dk-service.test",
+                "LOG_LEVEL": "WARNING",
+            }
+        )
+        for sql in ("DROP DATABASE IF EXISTS dk_bench_poll", "CREATE DATABASE dk_bench_poll"):
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
+
+        import django
+
+        django.setup()
+        from django.utils import timezone
+
+        from accounts.services import organization_create, user_get_or_create
+        from dnscheck.resolver import DnsResolver
+        from domains.engine import poll_cycle
+        from domains.models import DomainRecord, SendingDomain
+        from domains.providers.local import LocalProvider, new_dkim_key
+
+        owner, _ = user_get_or_create(email="bench@example.test")
+        organization = organization_create(name="Bench", owner=owner)
+        _, public_key = new_dkim_key()
+        now = timezone.now()
+        domains = SendingDomain.objects.bulk_create(
+            SendingDomain(
+                organization=organization,
+                name=f"d{i}.poll.example.test",
+                display_name=f"d{i}.poll.example.test",
+                provider="local",
+                region="us-east-1",
+                dkim_selector="dk1",
+                dkim_public_key=public_key,
+                next_check_at=now,
+            )
+            for i in range(args.domains)
+        )
+        provider = LocalProvider()
+        rows, published = [], []
+        for index, domain in enumerate(domains):
+            for position, record in enumerate(provider.records(domain)):
+                placed = record.in_zone("example.test")
+                rows.append(
+                    DomainRecord(
+                        domain=domain,
+                        position=position,
+                        type=record.type,
+                        hostname=record.name,
+                        host=placed.host,
+                        zone="example.test",
+                        value=record.value,
+                        purpose=record.purpose,
+                        required=record.purpose != "dmarc",
+                    )
+                )
+                if index % 2 == 0:
+                    if record.type == "TXT":
+                        chunks = [
+                            record.value[i : i + 255] for i in range(0, len(record.value), 255)
+                        ]
+                        published.append((record.name, "TXT", " ".join(f'"{c}"' for c in chunks)))
+                    else:
+                        published.append((record.name, record.type, record.value + "."))
+        DomainRecord.objects.bulk_create(rows, batch_size=2000)
+        knot.add_many("example.test.", published)
+
+        asked: list[tuple[str, str, str]] = []
+        original_public, original_auth = DnsResolver.public, DnsResolver.authoritative
+
+        async def public(self, name, rdtype):
+            asked.append(("public", name, rdtype))
+            return await original_public(self, name, rdtype)
+
+        async def authoritative(self, name, rdtype, zone=None):
+            asked.append(("authoritative", name, rdtype))
+            return await original_auth(self, name, rdtype, zone)
+
+        DnsResolver.public, DnsResolver.authoritative = public, authoritative
+        started = time.perf_counter()
+        report = poll_cycle(limit=args.domains)
+        cycle = time.perf_counter() - started
+        DnsResolver.public, DnsResolver.authoritative = original_public, original_auth
+
+        bare_seconds = asyncio.run(bare(knot.port, asked))
+        knot.stop()
+
+    verified = SendingDomain.objects.filter(status="verified").count()
+    print(f"domains: {args.domains}  checked: {report.checked}  verified: {verified}")
+    print(f"DNS questions asked: {len(asked)}")
+    print(f"full cycle (claim, DNS, decisions, events): {cycle:6.1f} s  (target < 60 s)")
+    print(f"bare concurrent dnspython, same questions:  {bare_seconds:6.1f} s")
+    print(f"ratio cycle/bare: {cycle / bare_seconds:.2f}  (target <= 1.5)")
+
+
+if __name__ == "__main__":
+    main()
