@@ -3,6 +3,7 @@ Knot DNS, half of them correct), against a bare concurrent dnspython run of the 
 questions. Prints both wall times and their ratio. Target: ratio <= 1.5, cycle < 60 s.
 
     .venv/bin/python bench/poll_cycle.py [--domains 10000]
+    BENCH_PROFILE=poll.prof .venv/bin/python bench/poll_cycle.py --domains 300   # with a profile
 
 Uses PostgreSQL (database `dk_bench_poll`) and knotd. The cycle runs in this process, as
 one worker does: claim, chunks of 50, one DNS batch per chunk, decisions and events."""
@@ -140,7 +141,14 @@ def main() -> None:
 
         DnsResolver.public, DnsResolver.authoritative = public, authoritative
         started = time.perf_counter()
-        report = poll_cycle(limit=args.domains)
+        if os.environ.get("BENCH_PROFILE"):
+            import cProfile
+
+            profiler = cProfile.Profile()
+            report = profiler.runcall(poll_cycle, limit=args.domains)
+            profiler.dump_stats(os.environ["BENCH_PROFILE"])  # a path for the profile
+        else:
+            report = poll_cycle(limit=args.domains)
         cycle = time.perf_counter() - started
         DnsResolver.public, DnsResolver.authoritative = original_public, original_auth
 

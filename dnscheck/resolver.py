@@ -299,7 +299,9 @@ class DnsResolver:
             task.add_done_callback(lambda _: self._zones_in_flight.pop(key, None))
         zone = await asyncio.shield(task)
         if zone.found:
-            self._zones[qname] = (time.monotonic() + ZONE_CACHE_SECONDS, zone)
+            expiry = time.monotonic() + ZONE_CACHE_SECONDS
+            self._zones[qname] = (expiry, zone)
+            self._zones.setdefault(zone.name, (expiry, zone))
         return zone
 
     async def _find_zone(self, qname: str) -> Zone:
@@ -314,6 +316,9 @@ class DnsResolver:
         except (dns.exception.DNSException, OSError, ValueError) as exc:
             return Zone(qname, Status.ERROR, detail=str(exc))
         zone = normalise_name(zone_name.to_text())
+        known = self._zones.get(zone)  # many names share a zone: its servers are asked once
+        if known and known[0] > time.monotonic() and known[1].name == zone:
+            return known[1]
         ns_lookup, soa_lookup = await asyncio.gather(
             self.public(zone, "NS"), self.public(zone, "SOA")
         )

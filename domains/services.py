@@ -200,9 +200,11 @@ def expected_records(domain: SendingDomain) -> list[ExpectedRecord]:
 
 
 def _apply_results(domain: SendingDomain, results: list[RecordResult]) -> None:
-    """Stores what a check found. A record whose lookup failed keeps its last status."""
+    """Stores what a check found (only the fields a check sets). A record whose lookup
+    failed keeps its last status."""
     now = timezone.now()
     rows = {(r.type, r.hostname, r.purpose): r for r in DomainRecord.objects.filter(domain=domain)}
+    changed = []
     for result in results:
         row = rows.get((result.record.type, result.record.name, result.record.purpose))
         if row is None:
@@ -216,7 +218,19 @@ def _apply_results(domain: SendingDomain, results: list[RecordResult]) -> None:
         row.checked_at = now
         if result.outcome != Outcome.ERROR:
             row.status = RECORD_STATUS[result.outcome]
-        row.save()
+        changed.append(row)
+    fields = [
+        "zone",
+        "host",
+        "hint",
+        "fix",
+        "seen_value",
+        "suggested_value",
+        "checked_at",
+        "status",
+    ]
+    for row in changed:  # bulk_update's CASE expressions are slower for a handful of rows
+        row.save(update_fields=fields)
 
 
 def _check_dns(domain: SendingDomain, *, public_view: View = View.PUBLIC) -> list[RecordResult]:
