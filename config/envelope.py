@@ -70,7 +70,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             message = exc.friendly_message
         body = error_body(exc.code, message, exc.errors, **exc.extra)
         set_rollback()
-        return Response(body, status=exc.status)
+        return Response(body, status=exc.status, headers=exc.headers or None)
 
     if isinstance(exc, RequestDataTooBig):
         set_rollback()

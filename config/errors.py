@@ -21,6 +21,7 @@ class ServiceError(Exception):
         errors: dict[str, list[str]] | None = None,
         friendly_message: str | None = None,
         extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.message = message or self.message
         self.code = code or self.code
@@ -28,6 +29,7 @@ class ServiceError(Exception):
         self.errors = errors or {}
         self.friendly_message = friendly_message
         self.extra = extra or {}
+        self.headers = headers or {}  # e.g. Retry-After on a 429
         super().__init__(self.message)
 
 

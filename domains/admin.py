@@ -1,9 +1,12 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from audit.admin import AuditedModelAdmin
-from domains.models import DomainRecord, SendingDomain
+from domains.models import DomainRecord, Message, SendingDomain
+from domains.selectors import sender_cache_forget
 from domains.services import sending_domain_delete, sending_domain_verify
 
 
@@ -90,6 +93,10 @@ class SendingDomainAdmin(AuditedModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # added through the API or the dashboard, where the provider is called
 
+    def save_model(self, request: HttpRequest, obj: SendingDomain, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        sender_cache_forget(obj)  # a tenant, region or warmup edited here reaches the next send
+
     def delete_model(self, request: HttpRequest, obj: SendingDomain) -> None:
         sending_domain_delete(domain=obj)  # the provider, the event and the cache too
 
@@ -103,3 +110,36 @@ class SendingDomainAdmin(AuditedModelAdmin):
             outcome = sending_domain_verify(domain=domain, requested=True)
             level = messages.WARNING if outcome.transient else messages.INFO
             self.message_user(request, f"{domain}: {domain.status}. {outcome.message}", level)
+
+
+@admin.register(Message)
+class MessageAdmin(AuditedModelAdmin):
+    """The send log, read-only: what was sent, from which domain and region, and why a
+    message failed."""
+
+    list_display = [
+        "id",
+        "created_at",
+        "organization",
+        "domain_name",
+        "subject",
+        "recipient_count",
+        "status",
+        "region",
+        "fallback_used",
+        "error_code",
+    ]
+    list_filter = ["status", "kind", "provider", "region", "fallback_used"]
+    list_select_related = ["organization"]
+    search_fields = ["id", "domain_name", "from_address", "subject", "provider_message_id"]
+    date_hierarchy = "created_at"
+    exclude = ["request_hash"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return False

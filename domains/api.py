@@ -17,6 +17,7 @@ from accounts.viewsets import OrganizationScopedViewSet
 from config.envelope import respond
 from config.errors import InvalidInputError, NotFoundError
 from domains.models import SendingDomain
+from domains.sending import sending_domain_send_test_email
 from domains.serializers import (
     CreateInputSerializer,
     DiagnosisSerializer,
@@ -24,8 +25,10 @@ from domains.serializers import (
     DomainSerializer,
     DomainTenantInputSerializer,
     InternalCreateInputSerializer,
+    MessageSerializer,
     RecheckInputSerializer,
     RegionInputSerializer,
+    TestEmailInputSerializer,
     VerifyResultSerializer,
     WarmupInputSerializer,
     result_data,
@@ -202,6 +205,20 @@ class SendingDomainViewSet(OrganizationScopedViewSet):
         tenant = _tenant(request, payload.validated_data["tenant_id"])
         domain = sending_domain_set_tenant(domain=domain, tenant=tenant)
         return self._domain_response(domain, "Tenant bound." if tenant else "Tenant unbound.")
+
+    @extend_schema(request=TestEmailInputSerializer, responses={201: MessageSerializer})
+    @action(detail=True, methods=["post"], url_path="test-email")
+    def test_email(self, request: Request, pk: str) -> Response:
+        """Sends a short test message from `test@<domain>` to the given address (counted
+        against the warmup cap like any send)."""
+        domain = self.get_object()
+        payload = TestEmailInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            message = sending_domain_send_test_email(domain=domain, to=payload.validated_data["to"])
+        except ValueError as exc:
+            raise InvalidInputError(str(exc), errors={"to": [str(exc)]}) from exc
+        return respond(MessageSerializer(message).data, "Test email sent.", status=201)
 
     # --- the dashboard's collection-level forms (the internal contract) -------------------
 

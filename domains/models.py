@@ -116,3 +116,84 @@ class DomainRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.hostname}"
+
+
+class SendCount(models.Model):
+    """Messages counted against a domain's warmup cap on one UTC day, when no Redis holds
+    the counter. Updated with a conditional UPDATE, so the row lock makes it exact."""
+
+    domain = models.ForeignKey(SendingDomain, on_delete=models.CASCADE, related_name="send_counts")
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "day"], name="send_count_once_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.domain_id} {self.day}: {self.count}"
+
+
+class Message(models.Model):
+    """One email sent (or refused at the provider) from a sending domain. The row is written
+    before the provider is called, so a crash mid-send leaves an honest `sending` row."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    class Kind(models.TextChoices):
+        API = "api", "API"
+        TEST = "test", "Test email"
+
+    id = PrefixedIdField(prefix="msg")
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="messages"
+    )
+    # Kept when the domain is deleted: the message history stays with its domain's name.
+    domain = models.ForeignKey(
+        SendingDomain, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+    )
+    domain_name = models.CharField(max_length=253)
+    tenant = models.ForeignKey(
+        "accounts.Tenant", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.API)
+    from_address = models.CharField(max_length=320)
+    to = models.JSONField(default=list)
+    cc = models.JSONField(default=list, blank=True)
+    bcc = models.JSONField(default=list, blank=True)
+    reply_to = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=998)
+    recipient_count = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SENDING)
+    provider = models.CharField(max_length=16)
+    region = models.CharField(max_length=32, blank=True, default="", help_text="Region used.")
+    fallback_used = models.BooleanField(default=False)
+    provider_message_id = models.CharField(max_length=255, blank=True, default="")
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
+    request_hash = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="message_idempotency_key_once",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"]),
+            models.Index(fields=["organization", "status", "-created_at"]),
+            models.Index(fields=["domain", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.subject[:40]}"

@@ -23,17 +23,45 @@ def sending_domains_for(*, organization: Any) -> QuerySet[SendingDomain]:
 
 
 def _sender_key(organization_id: str, name: str) -> str:
-    return f"sender-domain:{organization_id}:{name}"
+    return f"sender-domain:v2:{organization_id}:{name}"
 
 
 def sender_cache_forget(domain: SendingDomain) -> None:
-    """After a change the send path must see at once (tenant, status, deletion)."""
+    """After a change the send path must see at once (tenant, status, region, warmup,
+    deletion)."""
     cache.delete(_sender_key(domain.organization_id, domain.name))
 
 
-def domain_for_sender(*, organization_id: str, from_address: str) -> dict[str, Any] | None:
-    """The verified domain a from-address sends through, as `{id, name, tenant_id}`, or
-    None. Cached briefly: the send path asks for every message."""
+@dataclass(frozen=True)
+class SenderDomain:
+    """What the send path needs of a domain, small enough to cache."""
+
+    id: str
+    organization_id: str
+    name: str
+    tenant_id: str | None
+    status: str
+    provider: str
+    region: str
+    fallback_region: str
+    warmup_started_at: datetime | None
+    warmup_total_days: int
+    dkim_selector: str
+    dkim_private_key_encrypted: str
+    mail_from_label: str
+
+    @property
+    def verified(self) -> bool:
+        return self.status == SendingDomain.Status.VERIFIED
+
+
+SENDER_FIELDS = [f.name for f in SenderDomain.__dataclass_fields__.values()]
+
+
+def domain_for_sender(*, organization_id: str, from_address: str) -> SenderDomain | None:
+    """The organization's domain a from-address sends through, whatever its status (the
+    caller refuses an unverified one), or None. Cached briefly: the send path asks for
+    every message; every change that matters to it forgets the entry."""
     try:
         name = normalize_domain(from_address.rsplit("@", 1)[-1]).ascii
     except DomainNameError:
@@ -41,16 +69,14 @@ def domain_for_sender(*, organization_id: str, from_address: str) -> dict[str, A
     key = _sender_key(organization_id, name)
     cached = cache.get(key)
     if cached is not None:
-        return cached or None
-    domain = (
-        SendingDomain.objects.filter(
-            organization_id=organization_id, name=name, status=SendingDomain.Status.VERIFIED
-        )
-        .values("id", "name", "tenant_id")
+        return SenderDomain(**cached) if cached else None
+    row = (
+        SendingDomain.objects.filter(organization_id=organization_id, name=name)
+        .values(*SENDER_FIELDS)
         .first()
     )
-    cache.set(key, domain or {}, SENDER_CACHE_SECONDS)
-    return domain
+    cache.set(key, row or {}, SENDER_CACHE_SECONDS)
+    return SenderDomain(**row) if row else None
 
 
 @dataclass(frozen=True)
@@ -60,7 +86,7 @@ class WarmupLimit:
     total_days: int
 
 
-def warmup_cap(domain: SendingDomain, now: datetime | None = None) -> WarmupLimit:
+def warmup_cap(domain: SendingDomain | SenderDomain, now: datetime | None = None) -> WarmupLimit:
     """`50 * 2**days_in` per UTC day while `days_in < total_days`; no cap after, and none
     for a domain that never started warmup."""
     if domain.warmup_started_at is None:

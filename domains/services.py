@@ -644,38 +644,47 @@ def sending_domain_diagnose(*, domain: SendingDomain) -> Diagnosis:
 # --- warmup, region, tenant ---------------------------------------------------------------
 
 
-@transaction.atomic
 def sending_domain_start_warmup(*, domain: SendingDomain, total_days: int = 14) -> SendingDomain:
     if not 1 <= total_days <= 60:
         raise InvalidInputError(
             "total_days must be from 1 to 60.", errors={"total_days": ["Must be from 1 to 60."]}
         )
     before = (domain.warmup_started_at, domain.warmup_total_days)
-    domain.warmup_started_at = timezone.now()
-    domain.warmup_total_days = total_days
-    domain.save(update_fields=["warmup_started_at", "warmup_total_days", "updated_at"])
-    _announce(
-        domain,
-        "domain.warmup_started",
-        changes={
-            "warmup_started_at": [
-                before[0].isoformat() if before[0] else None,
-                domain.warmup_started_at.isoformat(),
-            ],
-            "warmup_total_days": [before[1], total_days],
-        },
-    )
+    with transaction.atomic():
+        domain.warmup_started_at = timezone.now()
+        domain.warmup_total_days = total_days
+        domain.warmup_completed_at = None
+        domain.save(
+            update_fields=[
+                "warmup_started_at",
+                "warmup_total_days",
+                "warmup_completed_at",
+                "updated_at",
+            ]
+        )
+        _announce(
+            domain,
+            "domain.warmup_started",
+            changes={
+                "warmup_started_at": [
+                    before[0].isoformat() if before[0] else None,
+                    domain.warmup_started_at.isoformat(),
+                ],
+                "warmup_total_days": [before[1], total_days],
+            },
+        )
+    sender_cache_forget(domain)  # caps apply to the next send
     return domain
 
 
 def check_warmup_limit(*, organization_id: str, from_address: str) -> WarmupLimit:
     """The day's cap for sending from this address's domain (None: no cap)."""
     found = domain_for_sender(organization_id=organization_id, from_address=from_address)
-    if found is None:
+    if found is None or not found.verified:
         raise NotFoundError(
             "No verified sending domain for this from-address.", code="FROM_DOMAIN_NOT_VERIFIED"
         )
-    return warmup_cap(SendingDomain.objects.get(pk=found["id"]))
+    return warmup_cap(found)
 
 
 def sending_domain_set_region(
@@ -810,4 +819,5 @@ def sending_domains_complete_warmup(*, now: datetime | None = None) -> int:
                     changes={"warmup_completed_at": [None, now.isoformat()]},
                 )
                 done += 1
+        sender_cache_forget(domain)
     return done

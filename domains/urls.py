@@ -3,9 +3,12 @@ from rest_framework.routers import SimpleRouter
 
 from accounts.viewsets import for_surface
 from domains.api import SendingDomainViewSet
+from domains.emails_api import EmailViewSet
 
 v1_router = SimpleRouter(trailing_slash=False)
 v1_router.register("domains", for_surface(SendingDomainViewSet, "v1"), basename="v1-domain")
+v1_router.register("emails", for_surface(EmailViewSet, "v1"), basename="v1-email")
+internal_emails = for_surface(EmailViewSet, "internal")
 
 internal_viewset = for_surface(SendingDomainViewSet, "internal")
 internal_router = SimpleRouter(trailing_slash=False)
@@ -27,4 +30,11 @@ api_internal_urls = [
         name="internal-domain-collection",
     ),
     *internal_router.urls,
+    # The dashboard reads the message log; it sends only test emails (per domain).
+    path("emails", internal_emails.as_view({"get": "list"}), name="internal-email-list"),
+    path(
+        "emails/<str:pk>",
+        internal_emails.as_view({"get": "retrieve"}),
+        name="internal-email-detail",
+    ),
 ]

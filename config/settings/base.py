@@ -130,6 +130,20 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # --- Email ------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Domainkeeper <noreply@localhost>")
+# The SMTP relay the `local` provider hands signed mail to (with the smtp backend).
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Messages above this many recipients (to + cc + bcc) are refused: SES's own limit.
+EMAIL_MAX_RECIPIENTS = env.int("EMAIL_MAX_RECIPIENTS", default=50)
+# Accept addresses at `.test` names (RFC 6761): the test suite's DNS zone. Off in real use.
+EMAIL_ALLOW_TEST_DOMAINS = env.bool("EMAIL_ALLOW_TEST_DOMAINS", default=False)
+# How long an Idempotency-Key on POST /emails answers with its first result.
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
 
 # --- Proxy ------------------------------------------------------------------------------
 # How many reverse proxies stand in front of the app. Zero (the default) means no proxy

@@ -25,6 +25,7 @@ LOCAL_SPF_INCLUDE = "_spf.dk-service.test"
 LOCAL_RETURN_PATH_TARGET = "return.dk-service.test"
 LOCAL_DMARC_RUA = "dmarc@dk-service.test"
 EMAIL_PROVIDER = "local"
+EMAIL_ALLOW_TEST_DOMAINS = True
 AWS_REGION = "us-east-1"
 # Tests talk to loopback only: DNS goes nowhere unless a test points it at its own server
 # (the `dns` and `knot` fixtures).

@@ -6,11 +6,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 from dnscheck.records import ExpectedRecord
 
 if TYPE_CHECKING:
+    from domains.mail import OutgoingEmail
     from domains.models import SendingDomain
+    from domains.selectors import SenderDomain
 
 
 class ProviderError(Exception):
-    """The provider refused for good (bad request, not found where it must exist)."""
+    """The provider refused for good (bad request, not found where it must exist). `code`
+    is the provider's own error name when it gave one (SES `MessageRejected`, an SMTP
+    reply code)."""
+
+    def __init__(self, message: str = "", code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class ProviderUnavailable(ProviderError):
@@ -49,3 +57,10 @@ class Provider(Protocol):
 
     def records(self, domain: SendingDomain) -> list[ExpectedRecord]:
         """The records the customer must publish, and the optional ones we recommend."""
+
+    def send(
+        self, sender: SenderDomain, email: OutgoingEmail, *, region: str, message_id: str
+    ) -> str:
+        """Sends in one region and returns the provider's message id. Raises
+        ProviderUnavailable when another attempt (or region) may succeed, ProviderError
+        when the message itself was refused."""

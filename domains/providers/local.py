@@ -4,18 +4,23 @@ rest), and verification by our own DNS checks. No AWS account needed."""
 from __future__ import annotations
 
 import base64
+import smtplib
 from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
+from django.core.mail import get_connection
 
-from config.crypto import encrypt
+from config.crypto import decrypt, encrypt
 from dnscheck.records import ExpectedRecord, Purpose
-from domains.providers.base import ProviderStatus
+from domains.mail import DkimSignedEmail, django_message
+from domains.providers.base import ProviderError, ProviderStatus, ProviderUnavailable
 
 if TYPE_CHECKING:
+    from domains.mail import OutgoingEmail
     from domains.models import SendingDomain
+    from domains.selectors import SenderDomain
 
 KEY_BITS = 2048
 
@@ -73,3 +78,39 @@ class LocalProvider:
             ),
             ExpectedRecord("TXT", f"_dmarc.{domain.name}", dmarc_value(), Purpose.DMARC),
         ]
+
+    def send(
+        self, sender: SenderDomain, email: OutgoingEmail, *, region: str, message_id: str
+    ) -> str:
+        """Through Django's email backend (SMTP in production), DKIM-signed with the
+        domain's key, with the return path on the domain's return-path host so bounces
+        come back to us and SPF aligns."""
+        header_id = f"<{message_id}@{sender.name}>"
+        message = django_message(
+            email,
+            message_id=header_id,
+            envelope_from=f"{message_id}@{settings.LOCAL_RETURN_PATH_HOST}.{sender.name}",
+            cls=DkimSignedEmail,
+            dkim_key=decrypt(sender.dkim_private_key_encrypted).encode(),
+            dkim_domain=sender.name,
+            dkim_selector=sender.dkim_selector,
+            connection=get_connection(timeout=settings.EMAIL_TIMEOUT),
+        )
+        try:
+            message.send()
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise ProviderError(f"The mail server refused every recipient: {exc}", "550") from exc
+        except smtplib.SMTPResponseException as exc:
+            text = (
+                exc.smtp_error.decode("utf-8", "replace")
+                if isinstance(exc.smtp_error, bytes)
+                else str(exc.smtp_error)
+            )
+            if 400 <= exc.smtp_code < 500:
+                raise ProviderUnavailable(
+                    f"SMTP {exc.smtp_code}: {text}", str(exc.smtp_code)
+                ) from exc
+            raise ProviderError(f"SMTP {exc.smtp_code}: {text}", str(exc.smtp_code)) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise ProviderUnavailable(f"The mail server could not be reached: {exc}") from exc
+        return header_id

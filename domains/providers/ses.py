@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from dnscheck.records import ExpectedRecord, Purpose
+from domains.mail import django_message
 from domains.providers.base import (
     ProviderConflict,
     ProviderError,
@@ -23,9 +24,12 @@ from domains.providers.base import (
 )
 
 if TYPE_CHECKING:
+    from domains.mail import OutgoingEmail
     from domains.models import SendingDomain
+    from domains.selectors import SenderDomain
 
 _clients: dict[str, Any] = {}
+_send_clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
@@ -74,6 +78,19 @@ def ses_client(region: str) -> Any:
     return client
 
 
+def ses_send_client(region: str) -> Any:
+    """The cached SESv2 client that sends mail in a region. Sending has its own per-second
+    quota at SES, so it is not held to SES_MAX_RPS (which paces the identity calls)."""
+    client = _send_clients.get(region)
+    if client is None:
+        with _clients_lock:
+            client = _send_clients.get(region)
+            if client is None:
+                client = boto3.client("sesv2", region_name=region, config=CLIENT_CONFIG)
+                _send_clients[region] = client
+    return client
+
+
 def _before_call(**kwargs: Any) -> None:
     ses_rate_limit()
 
@@ -82,6 +99,25 @@ def reset_clients() -> None:
     """Forget cached clients (tests switch between moto and stubs)."""
     with _clients_lock:
         _clients.clear()
+        _send_clients.clear()
+
+
+# A send refused for one of these may go through in another region: the region is
+# throttling, over its quota, paused, or failing.
+RETRYABLE_SEND_CODES = TRANSIENT_CODES | {"SendingPausedException"}
+
+
+def _raise_send(exc: Exception) -> None:
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        message = exc.response.get("Error", {}).get("Message", str(exc))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in RETRYABLE_SEND_CODES or status >= 500:
+            raise ProviderUnavailable(f"SES: {code}: {message}", code) from exc
+        raise ProviderError(f"SES: {code}: {message}", code) from exc
+    if isinstance(exc, BotoCoreError):
+        raise ProviderUnavailable(f"SES could not be reached: {exc}", "ConnectionError") from exc
+    raise exc
 
 
 def _raise(exc: Exception) -> None:
@@ -164,6 +200,29 @@ class SesProvider:
                 ),
             },
         )
+
+    def send(
+        self, sender: SenderDomain, email: OutgoingEmail, *, region: str, message_id: str
+    ) -> str:
+        """SESv2 SendEmail with the raw MIME message (so every header is ours); SES signs
+        it with the identity's Easy DKIM key in that region."""
+        raw = django_message(
+            email, message_id=f"<{message_id}@{sender.name}>", envelope_from=email.from_address
+        ).message()
+        destination = {"ToAddresses": email.to}
+        if email.cc:
+            destination["CcAddresses"] = email.cc
+        if email.bcc:
+            destination["BccAddresses"] = email.bcc
+        try:
+            response = ses_send_client(region).send_email(
+                FromEmailAddress=email.from_header,
+                Destination=destination,
+                Content={"Raw": {"Data": raw.as_bytes(linesep="\r\n")}},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            _raise_send(exc)
+        return response["MessageId"]
 
     def delete(self, domain: SendingDomain) -> None:
         try:

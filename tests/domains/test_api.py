@@ -197,7 +197,7 @@ def test_tenant_rebind_is_seen_by_the_next_send(
     v1.patch(f"/api/v1/domains/{domain.pk}/tenant", {"tenant_id": first.pk}, format="json")
     address = f"news@{domain.name}"
     assert (
-        domain_for_sender(organization_id=trio.organization.pk, from_address=address)["tenant_id"]
+        domain_for_sender(organization_id=trio.organization.pk, from_address=address).tenant_id
         == first.pk
     )
 
@@ -206,8 +206,8 @@ def test_tenant_rebind_is_seen_by_the_next_send(
     v1.patch(f"/api/v1/domains/{domain.pk}/tenant", {"tenant_id": None}, format="json")
     unbound = domain_for_sender(organization_id=trio.organization.pk, from_address=address)
 
-    assert rebound["tenant_id"] == second.pk
-    assert unbound["tenant_id"] is None
+    assert rebound.tenant_id == second.pk
+    assert unbound.tenant_id is None
 
 
 def test_a_foreign_tenant_cannot_be_bound(
@@ -330,7 +330,7 @@ def test_the_sender_lookup_reads_unicode_addresses(
         organization_id=trio.organization.pk, from_address=f"news@BÜCHER.{label}.example.test"
     )
 
-    assert found["id"] == domain.pk
+    assert found.id == domain.pk
 
 
 def test_deleting_in_the_admin_goes_through_the_service(
