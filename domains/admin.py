@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 from audit.admin import AuditedModelAdmin
 from domains.models import DomainRecord, Message, SendingDomain
-from domains.selectors import sender_cache_forget
+from domains.selectors import sender_cache_forget_name
 from domains.services import sending_domain_delete, sending_domain_verify
 
 
@@ -94,8 +94,10 @@ class SendingDomainAdmin(AuditedModelAdmin):
         return False  # added through the API or the dashboard, where the provider is called
 
     def save_model(self, request: HttpRequest, obj: SendingDomain, form: Any, change: bool) -> None:
+        before = SendingDomain.objects.filter(pk=obj.pk).values("organization_id", "name").first()
         super().save_model(request, obj, form, change)
-        sender_cache_forget(obj)  # a tenant, region or warmup edited here reaches the next send
+        if before:  # moved to another organization: the old one must stop sending from it
+            sender_cache_forget_name(before["organization_id"], before["name"])
 
     def delete_model(self, request: HttpRequest, obj: SendingDomain) -> None:
         sending_domain_delete(domain=obj)  # the provider, the event and the cache too

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from accounts.permissions import OwnerWritesMembersRead
 from accounts.viewsets import OrganizationScopedViewSet
 from config.envelope import respond
+from config.parsers import SafeJSONParser
 from domains.api import _tenant
 from domains.mail import OutgoingEmail
 from domains.models import Message
@@ -30,6 +31,8 @@ class EmailViewSet(OrganizationScopedViewSet):
     queryset = Message.objects.all()
     permission_classes = [OwnerWritesMembersRead]
     lookup_value_regex = r"msg_[A-Za-z0-9]+"
+    # JSON only: a form post would keep one value of a repeated `to` and drop the rest.
+    parser_classes = [SafeJSONParser]
 
     def _filtered(self, request: Request) -> QuerySet[Message]:
         filters = MessageFilterSerializer(data=request.query_params)

@@ -4,6 +4,7 @@ classes, DKIM-signed here for the `local` provider (SES signs with its own Easy 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from email.charset import QP, Charset
 from email.utils import formataddr
 from typing import Any
 
@@ -28,6 +29,12 @@ SIGNED_HEADERS = [
     b"List-Unsubscribe",
     b"List-Unsubscribe-Post",
 ]
+
+
+# Bodies as quoted-printable, never raw 8-bit: a relay that must downgrade 8-bit for a next
+# hop would re-encode the body and break the DKIM signature.
+QP_UTF8 = Charset("utf-8")
+QP_UTF8.body_encoding = QP
 
 
 @dataclass(frozen=True)
@@ -129,4 +136,5 @@ def django_message(
     )
     if not email.text:
         message.content_subtype = "html"
+    message.encoding = QP_UTF8
     return message

@@ -119,8 +119,9 @@ class DomainRecord(models.Model):
 
 
 class SendCount(models.Model):
-    """Messages counted against a domain's warmup cap on one UTC day, when no Redis holds
-    the counter. Updated with a conditional UPDATE, so the row lock makes it exact."""
+    """Recipients (to + cc + bcc) counted against a domain's warmup cap on one UTC day,
+    when no Redis holds the counter. Changed by one conditional upsert, so the row lock
+    makes it exact."""
 
     domain = models.ForeignKey(SendingDomain, on_delete=models.CASCADE, related_name="send_counts")
     day = models.DateField()
@@ -161,7 +162,7 @@ class Message(models.Model):
         "accounts.Tenant", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.API)
-    from_address = models.CharField(max_length=320)
+    from_address = models.TextField(help_text="The From header: the address and its name.")
     to = models.JSONField(default=list)
     cc = models.JSONField(default=list, blank=True)
     bcc = models.JSONField(default=list, blank=True)

@@ -22,14 +22,30 @@ def sending_domains_for(*, organization: Any) -> QuerySet[SendingDomain]:
     return SendingDomain.objects.filter(organization=organization).select_related("tenant")
 
 
-def _sender_key(organization_id: str, name: str) -> str:
-    return f"sender-domain:v2:{organization_id}:{name}"
+def _generation_key(organization_id: str, name: str) -> str:
+    return f"sender-domain-gen:{organization_id}:{name}"
+
+
+def _sender_key(organization_id: str, name: str, generation: int) -> str:
+    return f"sender-domain:v3:{organization_id}:{name}:{generation}"
+
+
+def sender_cache_forget_name(organization_id: str, name: str) -> None:
+    """Moves the name to a new cache generation. A reader that loaded the row before the
+    change and stores it afterwards stores it under the old generation, where nobody
+    looks any more."""
+    key = _generation_key(organization_id, name)
+    cache.add(key, 0, timeout=None)
+    try:
+        cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=None)
 
 
 def sender_cache_forget(domain: SendingDomain) -> None:
     """After a change the send path must see at once (tenant, status, region, warmup,
-    deletion)."""
-    cache.delete(_sender_key(domain.organization_id, domain.name))
+    deletion, a new domain)."""
+    sender_cache_forget_name(domain.organization_id, domain.name)
 
 
 @dataclass(frozen=True)
@@ -66,7 +82,7 @@ def domain_for_sender(*, organization_id: str, from_address: str) -> SenderDomai
         name = normalize_domain(from_address.rsplit("@", 1)[-1]).ascii
     except DomainNameError:
         return None
-    key = _sender_key(organization_id, name)
+    key = _sender_key(organization_id, name, cache.get(_generation_key(organization_id, name), 0))
     cached = cache.get(key)
     if cached is not None:
         return SenderDomain(**cached) if cached else None

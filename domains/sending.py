@@ -53,7 +53,14 @@ RESERVED_HEADERS = {
     "dkim-signature",
     "received",
 }
+# Python's email package starts a new line at VT, FF, FS, GS and RS as well as CR and LF:
+# any of these in a header could add a header of the caller's choosing. Tab is fine.
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 HEADER_NAME = re.compile(r"[!-9;-~]{1,76}")  # printable ASCII without the colon (RFC 5322)
+# SES acts on these inside a raw message (configuration set, tags, sending authorization):
+# a customer must not pick another's.
+RESERVED_HEADER_PREFIXES = ("x-ses-",)
+MAX_DISPLAY_NAME = 200
 MAX_HEADERS = 50
 MAX_HEADER_VALUE = 998
 IDEMPOTENCY_KEY = re.compile(r"[!-~]{1,255}")
@@ -105,12 +112,14 @@ class IdempotencyKeyInProgress(ConflictError):
 def parse_address(text: str) -> tuple[str, str]:
     """`"Name <local@domain>"` or a bare address -> (name, ASCII address). Unicode domains
     come back in punycode; a local part must be ASCII (SES and most relays need it)."""
-    if any(c in text for c in "\r\n\0"):
-        raise ValueError("An address cannot contain line breaks.")
+    if CONTROL.search(text):
+        raise ValueError("An address cannot contain line breaks or control characters.")
     parsed = getaddresses([text])
     if len(parsed) != 1 or not parsed[0][1]:
         raise ValueError("Give one address, as local@domain or Name <local@domain>.")
     name, address = parsed[0]
+    if len(name) > MAX_DISPLAY_NAME:
+        raise ValueError(f"A display name has at most {MAX_DISPLAY_NAME} characters.")
     try:
         checked = validate_email(
             address,
@@ -138,10 +147,14 @@ def check_headers(headers: dict[str, Any]) -> dict[str, str]:
             raise ValueError(f"{name!r} is not a valid header name.")
         if name.lower() in RESERVED_HEADERS:
             raise ValueError(f"{name} is set from the message's own fields, not as a header.")
+        if name.lower().startswith(RESERVED_HEADER_PREFIXES):
+            raise ValueError(f"{name}: X-SES-* headers are the provider's, not the sender's.")
         if not isinstance(value, str):
             raise ValueError(f"{name}: the value must be a string.")
-        if any(c in value for c in "\r\n\0"):
-            raise ValueError(f"{name}: a header value cannot contain line breaks.")
+        if CONTROL.search(value):
+            raise ValueError(
+                f"{name}: a header value cannot contain line breaks or control characters."
+            )
         if len(value) > MAX_HEADER_VALUE:
             raise ValueError(f"{name}: at most {MAX_HEADER_VALUE} characters.")
         checked[name] = value
@@ -243,17 +256,17 @@ def email_send(
             f"At most {settings.EMAIL_MAX_RECIPIENTS} recipients (to, cc and bcc together).",
             errors={"to": [f"At most {settings.EMAIL_MAX_RECIPIENTS} recipients in all."]},
         )
-    sender = sender_domain(
-        organization=organization, from_address=email.from_address, tenant=tenant
-    )
-    fingerprint = (
-        request_fingerprint(email, tenant.pk if tenant else None) if (idempotency_key) else ""
-    )
+    fingerprint = ""
     if idempotency_key:
+        # A retry answers with the first result even if the domain has changed since.
+        fingerprint = request_fingerprint(email, tenant.pk if tenant else None)
         first = _replay(organization, idempotency_key, fingerprint, now)
         if first is not None:
             raise_for_failure(first)
             return SendOutcome(first, replayed=True)
+    sender = sender_domain(
+        organization=organization, from_address=email.from_address, tenant=tenant
+    )
 
     day = now.date()
     limit = warmup_cap(sender, now)
@@ -275,6 +288,10 @@ def email_send(
                 headers={"Retry-After": str(int((resets_at - now).total_seconds()) + 1)},
             )
 
+    def give_back() -> None:
+        if counted:
+            send_counter().give_back(sender.id, day, recipients)
+
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -295,55 +312,68 @@ def email_send(
                 request_hash=fingerprint,
             )
     except IntegrityError:
-        # The same key arrived twice at once: the other request is sending it.
-        if counted:
-            send_counter().give_back(sender.id, day, recipients)
-        first = _replay(organization, idempotency_key, fingerprint, now)
-        if first is None:  # pragma: no cover - the row that collided was there
-            raise
-        raise_for_failure(first)
+        give_back()
+        first = (
+            _replay(organization, idempotency_key, fingerprint, now) if idempotency_key else None
+        )
+        if first is None:
+            # Not a key collision: the domain (or tenant) was deleted a moment ago.
+            raise SendingDomainNotFound() from None
+        raise_for_failure(first)  # the same key arrived twice at once, and the other won
         return SendOutcome(first, replayed=True)
 
-    return SendOutcome(_deliver(message, sender, email, day=day, counted=counted))
+    try:
+        return SendOutcome(_deliver(message, sender, email))
+    except ServiceError:  # refused or unavailable: nothing went out
+        give_back()
+        raise
+    except BaseException as exc:
+        # A bug, not the provider: nothing was sent as far as we know. The slots come back,
+        # the row says so, and the key is free for the retry.
+        give_back()
+        Message.objects.filter(pk=message.pk).update(
+            status=Message.Status.FAILED,
+            error_code="INTERNAL_ERROR",
+            error_message=f"{type(exc).__name__}: {exc}"[:2000],
+            idempotency_key="",
+        )
+        raise
 
 
-def _deliver(
-    message: Message, sender: SenderDomain, email: OutgoingEmail, *, day: Any, counted: bool
-) -> Message:
+# A permanent refusal in the fallback region means the identity is not there (or not
+# verified there): the message itself was not judged, so the first region's outage stands.
+def _deliver(message: Message, sender: SenderDomain, email: OutgoingEmail) -> Message:
     backend = get_provider(sender.provider)
-    regions = [sender.region]
-    if sender.provider == SendingDomain.Provider.SES and sender.fallback_region:
-        regions.append(sender.fallback_region)
-    error: ProviderError | None = None
-    for attempt, region in enumerate(regions):
+    ses = sender.provider == SendingDomain.Provider.SES
+    regions = [sender.region] + ([sender.fallback_region] if ses and sender.fallback_region else [])
+    errors: list[tuple[str, ProviderError]] = []
+    for region in regions:
         try:
             provider_id = backend.send(sender, email, region=region, message_id=message.pk)
         except ProviderUnavailable as exc:
             logger.warning("send %s in %s failed, may retry elsewhere: %s", message.pk, region, exc)
-            error = exc
+            errors.append((region, exc))
             continue
         except ProviderError as exc:
-            error = exc
+            errors.append((region, exc))
             break
         message.status = Message.Status.SENT
         message.provider_message_id = provider_id
-        message.region = region if sender.provider == SendingDomain.Provider.SES else ""
-        message.fallback_used = attempt > 0
+        message.region = region if ses else ""
+        message.fallback_used = region != regions[0]
         message.sent_at = timezone.now()
         message.save(
             update_fields=["status", "provider_message_id", "region", "fallback_used", "sent_at"]
         )
         return message
 
-    assert error is not None
-    if counted:
-        send_counter().give_back(sender.id, day, message.recipient_count)
-    retryable = isinstance(error, ProviderUnavailable)
+    region, error = errors[-1]
+    retryable = isinstance(errors[0][1], ProviderUnavailable)
     message.status = Message.Status.FAILED
     message.error_code = error.code or ("UNAVAILABLE" if retryable else "REJECTED")
-    message.error_message = str(error)[:2000]
-    message.region = region if sender.provider == SendingDomain.Provider.SES else ""
-    message.fallback_used = len(regions) > 1 and region != regions[0]
+    message.error_message = "; ".join(f"{r}: {e}" for r, e in errors)[:2000]
+    message.region = region if ses else ""
+    message.fallback_used = region != regions[0]
     if retryable:
         message.idempotency_key = ""  # a retry with the same key may send it again
     message.save(
@@ -358,8 +388,8 @@ def _deliver(
     )
     if retryable:
         raise ProviderUnavailableError(
-            f"The email provider could not take the message ({error}). Nothing was sent and "
-            "nothing counted against the cap; try again shortly.",
+            f"The email provider could not take the message ({message.error_message}). "
+            "Nothing was sent and nothing counted against the cap; try again shortly.",
             extra={"message_id": message.pk},
         )
     raise_for_failure(message)

@@ -248,8 +248,12 @@ class EmailInputSerializer(StrictInputSerializer):
             raise serializers.ValidationError(str(exc)) from exc
 
     def validate_subject(self, value: str) -> str:
-        if any(c in value for c in "\r\n\0"):
-            raise serializers.ValidationError("The subject cannot contain line breaks.")
+        from domains.sending import CONTROL
+
+        if CONTROL.search(value):
+            raise serializers.ValidationError(
+                "The subject cannot contain line breaks or control characters."
+            )
         return value
 
     def validate_headers(self, value: dict[str, str]) -> dict[str, str]:

@@ -308,6 +308,7 @@ def sending_domain_create(
             )
     except IntegrityError as exc:  # the same name, added twice at once
         raise DomainAlreadyAdded(errors={name_field: [DomainAlreadyAdded.message]}) from exc
+    sender_cache_forget(domain)  # a "not found" answered before is stale now
     return domain
 
 

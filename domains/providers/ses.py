@@ -36,6 +36,13 @@ CLIENT_CONFIG = Config(
     connect_timeout=5,
     read_timeout=10,
 )
+# One attempt per region: botocore's own retries would resend a SendEmail whose answer was
+# lost (a read timeout) and deliver it twice; the fallback region is the retry.
+SEND_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 1},
+    connect_timeout=5,
+    read_timeout=15,
+)
 TRANSIENT_CODES = {
     "TooManyRequestsException",
     "ThrottlingException",
@@ -86,7 +93,7 @@ def ses_send_client(region: str) -> Any:
         with _clients_lock:
             client = _send_clients.get(region)
             if client is None:
-                client = boto3.client("sesv2", region_name=region, config=CLIENT_CONFIG)
+                client = boto3.client("sesv2", region_name=region, config=SEND_CLIENT_CONFIG)
                 _send_clients[region] = client
     return client
 

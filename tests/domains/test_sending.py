@@ -218,6 +218,16 @@ def test_an_unbound_domain_sends_for_any_tenant(
         ({"headers": {"X-Bad": "a\r\nBcc: evil@example.org"}}, "headers"),
         ({"headers": {"Bad Name": "x"}}, "headers"),
         ({"tenant_id": "tnt_missing"}, "tenant_id"),
+        # Python's email package breaks lines at VT, FF, FS, GS and RS too
+        ({"subject": "Invoice\x0bFrom : CEO <ceo@bank.example>"}, "subject"),
+        ({"subject": "a\x1cb"}, "subject"),
+        ({"from": "Evil\x0cFrom : x <news@mail.example.test>"}, "from"),
+        ({"to": ["Ev\x1eil <a@example.org>"]}, "to"),
+        ({"reply_to": "R\x1d <r@example.org>"}, "reply_to"),
+        ({"headers": {"X-Note": "a\x0bBcc: evil@example.org"}}, "headers"),
+        ({"headers": {"X-Note": "a\x7f"}}, "headers"),
+        ({"headers": {"X-SES-CONFIGURATION-SET": "someone-elses"}}, "headers"),
+        ({"from": "A" * 450 + " <news@mail.example.test>"}, "from"),
         ({"unknown": 1}, "unknown"),
     ],
 )
@@ -589,8 +599,9 @@ def test_a_malformed_key_is_refused(v1: APIClient, domain: SendingDomain) -> Non
 # --- the local provider's DKIM signature, checked against DNS -----------------------------
 
 
+@pytest.mark.parametrize("text", ["Thanks for your order.", "Grüße, Zoë — " + "é" * 1200])
 def test_a_local_message_verifies_with_the_key_published_in_dns(
-    v1: APIClient, domain: SendingDomain, dns: KnotServer, smtp: SmtpSink
+    v1: APIClient, domain: SendingDomain, dns: KnotServer, smtp: SmtpSink, text: str
 ) -> None:
     dkim_record = domain.records.get(purpose="dkim")
     value = dkim_record.value
@@ -604,12 +615,19 @@ def test_a_local_message_verifies_with_the_key_published_in_dns(
 
     response = v1.post(
         "/api/v1/emails",
-        _body(domain, headers={"List-Unsubscribe": "<mailto:u@x.org>"}),
+        _body(
+            domain,
+            text=text,
+            html=f"<p>{text}</p>",
+            headers={"List-Unsubscribe": "<mailto:u@x.org>", "X-Note": "naïve"},
+            **{"from": f"Zoë <news@{domain.name}>", "reply_to": "Ré <r@example.org>"},
+        ),
         format="json",
     )
 
     assert response.status_code == 201
     [received] = smtp.received
+    assert all(byte < 128 for byte in received.data)  # 7-bit: nothing for a relay to re-encode
     assert received.mail_from == f"{response.json()['data']['id']}@bounces.{domain.name}"
     assert dkim.verify(received.data, dnsfunc=dnsfunc)
     tampered = received.data.replace(b"Your receipt", b"Your refund")
@@ -709,3 +727,134 @@ def test_a_tenant_bound_in_the_admin_reaches_the_next_send(
 
     assert saved.status_code == 302, saved.content[:2000]
     assert response.json()["code"] == "DOMAIN_TENANT_MISMATCH"
+
+
+# --- found in review -----------------------------------------------------------------------
+
+
+def test_a_form_post_is_refused_rather_than_half_read(v1: APIClient, domain: SendingDomain) -> None:
+    response = v1.post(
+        "/api/v1/emails",
+        {**_body(domain), "to": ["a@example.org", "b@example.org"]},
+        format="multipart",
+    )
+
+    assert (response.status_code, response.json()["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
+    assert mail.outbox == []
+
+
+def test_a_retry_replays_even_after_the_domain_changed(
+    v1: APIClient, domain: SendingDomain
+) -> None:
+    first = v1.post("/api/v1/emails", _body(domain), format="json", HTTP_IDEMPOTENCY_KEY="k-u")
+    v1.patch(f"/api/v1/domains/{domain.pk}/tenant", {"tenant_id": None}, format="json")
+    SendingDomain.objects.filter(pk=domain.pk).update(status="pending")
+    from domains.selectors import sender_cache_forget
+
+    sender_cache_forget(domain)
+
+    again = v1.post("/api/v1/emails", _body(domain), format="json", HTTP_IDEMPOTENCY_KEY="k-u")
+
+    assert again.status_code == 201
+    assert again.json()["data"]["id"] == first.json()["data"]["id"]
+
+
+def test_a_bug_after_the_slot_was_taken_gives_it_back_and_frees_the_key(
+    v1: APIClient, domain: SendingDomain, monkeypatch
+) -> None:
+    from domains.providers.local import LocalProvider
+
+    _warm(domain)
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(LocalProvider, "send", broken)
+    v1.raise_request_exception = False
+
+    response = v1.post("/api/v1/emails", _body(domain), format="json", HTTP_IDEMPOTENCY_KEY="k")
+
+    message = Message.objects.get()
+    assert response.status_code == 500
+    assert (message.status, message.error_code, message.idempotency_key) == (
+        "failed",
+        "INTERNAL_ERROR",
+        "",
+    )
+    assert send_counter().count(domain.pk, timezone.now().date()) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_domain_deleted_under_a_cached_lookup_is_not_found_not_another_message(
+    trio: OrgTrio, api_key: str, dns: KnotServer, label: str
+) -> None:
+    from domains.selectors import domain_for_sender
+    from tests.conftest import bearer_client
+
+    client = bearer_client(api_key)
+    domain = _verified(
+        sending_domain_create(organization=trio.organization, name=f"gone.{label}.example.test")
+    )
+    assert client.post("/api/v1/emails", _body(domain), format="json").status_code == 201
+    Message.objects.all().delete()
+    domain_for_sender(organization_id=trio.organization.pk, from_address=f"a@{domain.name}")
+    with connection.cursor() as cursor:  # behind the cache's back, as a concurrent delete
+        cursor.execute("DELETE FROM domains_domainrecord WHERE domain_id = %s", [domain.pk])
+        cursor.execute("DELETE FROM domains_sendingdomain WHERE id = %s", [domain.pk])
+
+    response = client.post("/api/v1/emails", _body(domain, subject="Second"), format="json")
+
+    assert (response.status_code, response.json()["code"]) == (404, "DOMAIN_NOT_FOUND")
+
+
+def test_deleting_a_tenant_unbinds_its_domains_for_the_next_send(
+    v1: APIClient, trio: OrgTrio, domain: SendingDomain
+) -> None:
+    tenant = Tenant.objects.create(organization=trio.organization, name="A")
+    v1.patch(f"/api/v1/domains/{domain.pk}/tenant", {"tenant_id": tenant.pk}, format="json")
+    refused = v1.post("/api/v1/emails", _body(domain), format="json")
+    assert refused.json()["code"] == "DOMAIN_TENANT_MISMATCH"
+
+    v1.delete(f"/api/v1/tenants/{tenant.pk}")
+    response = v1.post("/api/v1/emails", _body(domain), format="json")
+
+    assert response.status_code == 201
+
+
+def test_a_domain_added_after_a_miss_is_seen_at_once(
+    v1: APIClient, trio: OrgTrio, dns: KnotServer, label: str
+) -> None:
+    address = f"news@late.{label}.example.test"
+    missing = v1.post("/api/v1/emails", {**_body_for(address)}, format="json")
+    sending_domain_create(organization=trio.organization, name=f"late.{label}.example.test")
+
+    pending = v1.post("/api/v1/emails", {**_body_for(address)}, format="json")
+
+    assert missing.json()["code"] == "DOMAIN_NOT_FOUND"
+    assert pending.json()["code"] == "DOMAIN_NOT_VERIFIED"
+
+
+def _body_for(address: str) -> dict:
+    return {"from": address, "to": ["a@example.org"], "subject": "s", "text": "t"}
+
+
+def test_a_stale_read_stored_after_a_change_is_never_used(
+    trio: OrgTrio, domain: SendingDomain
+) -> None:
+    from django.core.cache import cache
+
+    from domains.selectors import _generation_key, _sender_key, domain_for_sender
+
+    address = f"a@{domain.name}"
+    old = domain_for_sender(organization_id=trio.organization.pk, from_address=address)
+    stale_key = _sender_key(trio.organization.pk, domain.name, 0)
+    tenant = Tenant.objects.create(organization=trio.organization, name="T")
+    from domains.services import sending_domain_set_tenant
+
+    sending_domain_set_tenant(domain=domain, tenant=tenant)
+    cache.set(stale_key, {**old.__dict__}, 60)  # a reader that loaded before the change
+
+    fresh = domain_for_sender(organization_id=trio.organization.pk, from_address=address)
+
+    assert cache.get(_generation_key(trio.organization.pk, domain.name)) >= 1
+    assert fresh.tenant_id == tenant.pk

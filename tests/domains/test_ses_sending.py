@@ -149,3 +149,20 @@ def test_without_a_fallback_region_throttling_is_a_503(
         response = v1.post("/api/v1/emails", _body(ses_domain), format="json")
 
     assert response.status_code == 503
+
+
+def test_a_fallback_region_without_the_identity_leaves_a_retryable_503(
+    v1: APIClient, ses_domain: SendingDomain
+) -> None:
+    # moto's us-east-1 has no identity for the domain: it refuses to send from it.
+    with stubbed_send("eu-west-1") as (primary,):
+        primary.add_client_error("send_email", "TooManyRequestsException", "Slow down.", 429)
+
+        response = v1.post(
+            "/api/v1/emails", _body(ses_domain), format="json", HTTP_IDEMPOTENCY_KEY="k"
+        )
+
+    message = Message.objects.get()
+    assert (response.status_code, response.json()["code"]) == (503, "PROVIDER_UNAVAILABLE")
+    assert "us-east-1" in message.error_message and "eu-west-1" in message.error_message
+    assert message.idempotency_key == ""  # the retry may send
