@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -96,18 +96,24 @@ class CycleReport:
 def check_domains(ids: Iterable[str]) -> CycleReport:
     """Checks the claimed domains together (one concurrent DNS batch); each one's next
     check follows from what was found. A transient failure changes nothing but the
-    schedule: it backs off and counts."""
+    schedule: it backs off and counts. Domains whose status stays are written in a few
+    grouped updates (by their next check), not one by one."""
     report = CycleReport()
     started = time.monotonic()
-    domains = list(SendingDomain.objects.filter(pk__in=list(ids)).select_related("tenant"))
+    domains = list(
+        SendingDomain.objects.filter(pk__in=list(ids))
+        .select_related("tenant")
+        .prefetch_related("records")
+    )
     before = {d.pk: d.status for d in domains}
     try:
-        outcomes = sending_domains_verify_many(domains)
+        outcomes = sending_domains_verify_many(domains, defer_unchanged=True)
     except Exception:  # the chunk's leases bring it back; nothing was half-applied per domain
         logger.exception("check of %d sending domains failed", len(domains))
         report.outcomes["transient"] += len(domains)
         return report
     now = timezone.now()
+    settled: dict[tuple[datetime | None, str, datetime | None], list[str]] = defaultdict(list)
     for domain, outcome in zip(domains, outcomes, strict=True):
         report.checked += 1
         if outcome.transient:
@@ -115,13 +121,20 @@ def check_domains(ids: Iterable[str]) -> CycleReport:
             SendingDomain.objects.filter(pk=domain.pk).update(
                 consecutive_failures=F("consecutive_failures") + 1,
                 next_check_at=now + backoff(failures),
+                last_checked_at=domain.last_checked_at,
             )
             report.outcomes["transient"] += 1
             continue
-        SendingDomain.objects.filter(pk=domain.pk).update(
-            consecutive_failures=0, next_check_at=next_check(domain, now)
-        )
+        key = (next_check(domain, now), domain.provider_error_type, domain.last_checked_at)
+        settled[key].append(domain.pk)
         report.outcomes[_label(before[domain.pk], domain.status)] += 1
+    for (next_at, error_type, checked_at), pks in settled.items():
+        SendingDomain.objects.filter(pk__in=pks).update(
+            consecutive_failures=0,
+            next_check_at=next_at,
+            provider_error_type=error_type,
+            last_checked_at=checked_at,
+        )
     report.seconds = time.monotonic() - started
     return report
 

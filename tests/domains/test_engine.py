@@ -256,3 +256,25 @@ def test_the_ses_rate_limit_waits_for_the_next_second(settings, monkeypatch) -> 
         ses.ses_rate_limit()
 
     assert len(slept) == 2  # calls 3 and 5 waited for a new second
+
+
+def test_a_chunk_costs_the_same_few_queries_however_many_domains_stay_as_they_were(
+    trio: OrgTrio, dns: KnotServer, label: str, django_assert_max_num_queries
+) -> None:
+    def chunk(n: int, prefix: str) -> list[str]:
+        return [_domain(trio, f"{prefix}{i}.{label}.example.test").pk for i in range(n)]
+
+    small, large = chunk(2, "s"), chunk(12, "l")
+    check_domains(small)
+    check_domains(large)  # first checks: every record row gets its findings
+    SendingDomain.objects.update(next_check_at=timezone.now())
+
+    with django_assert_max_num_queries(8) as few:
+        check_domains(small)
+    with django_assert_max_num_queries(len(few.captured_queries)) as many:
+        report = check_domains(large)
+
+    assert report.outcomes["unchanged"] == 12
+    assert len(many.captured_queries) == len(few.captured_queries)
+    after = SendingDomain.objects.filter(pk__in=large)
+    assert all(d.last_checked_at and d.next_check_at > timezone.now() for d in after)
