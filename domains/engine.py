@@ -100,11 +100,7 @@ def check_domains(ids: Iterable[str]) -> CycleReport:
     grouped updates (by their next check), not one by one."""
     report = CycleReport()
     started = time.monotonic()
-    domains = list(
-        SendingDomain.objects.filter(pk__in=list(ids))
-        .select_related("tenant")
-        .prefetch_related("records")
-    )
+    domains = list(SendingDomain.objects.filter(pk__in=list(ids)).select_related("tenant"))
     before = {d.pk: d.status for d in domains}
     try:
         outcomes = sending_domains_verify_many(domains, defer_unchanged=True)
@@ -118,11 +114,13 @@ def check_domains(ids: Iterable[str]) -> CycleReport:
         report.checked += 1
         if outcome.transient:
             failures = domain.consecutive_failures + 1
-            SendingDomain.objects.filter(pk=domain.pk).update(
-                consecutive_failures=F("consecutive_failures") + 1,
-                next_check_at=now + backoff(failures),
-                last_checked_at=domain.last_checked_at,
-            )
+            updates = {
+                "consecutive_failures": F("consecutive_failures") + 1,
+                "next_check_at": now + backoff(failures),
+            }
+            if outcome.provider_status is not None:  # DNS failed after the provider answered
+                updates["last_checked_at"] = domain.last_checked_at
+            SendingDomain.objects.filter(pk=domain.pk).update(**updates)
             report.outcomes["transient"] += 1
             continue
         key = (next_check(domain, now), domain.provider_error_type, domain.last_checked_at)

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import Organization, Tenant
@@ -444,6 +445,7 @@ def _write_results(rows: list[DomainRecord], batch: int = 500) -> None:
         connection.ops.quote_name(DomainRecord._meta.get_field(f).column) for f in RESULT_FIELDS
     ]
     assignments = ", ".join(f"{column} = v.column{i + 2}" for i, column in enumerate(columns))
+    key = connection.ops.quote_name(DomainRecord._meta.pk.column)
     width = len(RESULT_FIELDS) + 1
     for start in range(0, len(rows), batch):
         part = rows[start : start + batch]
@@ -451,7 +453,7 @@ def _write_results(rows: list[DomainRecord], batch: int = 500) -> None:
         params = [p for row in part for p in (row.pk, *(getattr(row, f) for f in RESULT_FIELDS))]
         # Table and column names come from the model; every value is a parameter.
         sql = f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v "  # noqa: S608
-        sql += f"WHERE {table}.id = CAST(v.column1 AS BIGINT)"
+        sql += f"WHERE {table}.{key} = CAST(v.column1 AS BIGINT)"
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
 
@@ -466,6 +468,10 @@ def sending_domains_verify_many(
     (the engine writes their schedule in a few grouped updates)."""
     asked = [(domain, _ask_provider(domain)) for domain in domains]
     waiting = [(d, a) for d, a in asked if isinstance(a, ProviderStatus)]
+    # Read after the provider was asked (which may have replaced records): one query.
+    for domain, _ in waiting:
+        getattr(domain, "_prefetched_objects_cache", {}).pop("records", None)
+    prefetch_related_objects([d for d, _ in waiting], "records")
     per_domain = [expected_records(d) for d, _ in waiting]
     flat = [record for records in per_domain for record in records]
     results = asyncio.run(check_records(dns_resolver(), flat)) if flat else []
