@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev dns-tools lint format migrations clean
+.PHONY: run test install install-dev dns-tools browser-tools lint format migrations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: install-dev
 # without them those tests skip (CI installs them and never skips).
 dns-tools:
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends knot knot-dnsutils unbound
+
+# The browser tests drive Debian's Chromium headless; without it they skip (CI installs it).
+browser-tools:
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -8,6 +8,7 @@ from accounts.api import (
     TenantViewSet,
     WhoAmIView,
 )
+from accounts.views import organization_switch_view
 from accounts.viewsets import for_surface
 
 v1_router = SimpleRouter(trailing_slash=False)
@@ -38,4 +39,13 @@ api_internal_urls = [
         name="internal-organization-current",
     ),
     *internal_router.urls,
+]
+
+# Dashboard pages (server-rendered, session sign-in) under /overview/.
+dashboard_urls = [
+    path(
+        "organization",
+        organization_switch_view,
+        name="dashboard-organization-switch",
+    ),
 ]

@@ -12,3 +12,6 @@ internal_router.register(
 
 api_v1_urls = v1_router.urls
 api_internal_urls = internal_router.urls
+
+# Dashboard pages (server-rendered, session sign-in) under /overview/.
+dashboard_urls: list = []

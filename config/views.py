@@ -1,10 +1,6 @@
-from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
-
-from accounts.selectors import memberships_for_user
 
 
 @require_GET
@@ -16,9 +12,3 @@ def health(request: HttpRequest) -> JsonResponse:
     except Exception:  # any database failure means "not healthy", whatever its class
         return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
     return JsonResponse({"status": "ok", "database": "up"})
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    memberships = memberships_for_user(user=request.user)
-    return render(request, "home.html", {"memberships": memberships})

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from accounts.viewsets import for_surface
+from domains import views
 from domains.api import SendingDomainViewSet
 from domains.emails_api import EmailViewSet
 
@@ -37,4 +38,9 @@ api_internal_urls = [
         internal_emails.as_view({"get": "retrieve"}),
         name="internal-email-detail",
     ),
+]
+
+# Dashboard pages (server-rendered, session sign-in) under /overview/.
+dashboard_urls = [
+    path("domains", views.domain_list, name="dashboard-domains"),
 ]

@@ -49,3 +49,6 @@ public_urls = [
 api_v1_urls = [*_store_routes("v1"), *public_urls]
 api_internal_urls = _store_routes("internal")
 tls_urls = [path("internal/tls/ask", tls_ask, name="tls-ask")]
+
+# Dashboard pages (server-rendered, session sign-in) under /overview/.
+dashboard_urls: list = []

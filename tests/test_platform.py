@@ -71,13 +71,15 @@ def test_health_reports_the_database(client: Client) -> None:
 
 
 @pytest.mark.django_db
-def test_the_home_page_needs_a_login_and_lists_organizations(trio: OrgTrio) -> None:
+def test_the_home_page_needs_a_login_and_opens_the_organizations_domains(trio: OrgTrio) -> None:
     client = Client()
-    assert client.get("/").status_code == 302
+    assert client.get("/").url == "/login/?next=/overview/domains"
 
     client.force_login(trio.staff)
-    page = client.get("/").content.decode()
+    response = client.get("/", follow=True)
+    page = response.content.decode()
 
+    assert response.redirect_chain[-1][0] == "/overview/domains"
     assert "Acme" in page
     assert "Globex" not in page
 

@@ -37,3 +37,6 @@ def _routes(surface: str) -> list:
 
 api_v1_urls = _routes("v1")
 api_internal_urls = _routes("internal")
+
+# Dashboard pages (server-rendered, session sign-in) under /overview/.
+dashboard_urls: list = []

@@ -1,0 +1,84 @@
+"""What every dashboard page shares: a signed-in user, the organization the page acts in (the
+same one the internal API uses, kept in the session), the role check that the server
+enforces (a hidden button is not a permission), and a service's refusal shown next to the
+field it concerns.
+
+    @dashboard_page
+    def domain_list(request): ...            # request.organization is set
+
+    require_permission(request, "domains.manage")   # 403 page and an audit event if not
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from rest_framework import exceptions as drf_exceptions
+
+from accounts.permissions import has_org_permission, record_denial, resolve_organization
+from config.errors import ServiceError
+
+View = Callable[..., HttpResponse]
+
+
+def dashboard_page(view: View) -> View:
+    """Signs the user in if needed and sets `request.organization` and
+    `request.organization_role`; a user in no organization gets a page that says so."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            resolve_organization(request)
+        except drf_exceptions.PermissionDenied:
+            return render(request, "dashboard/no_organization.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def can(request: HttpRequest, permission: str) -> bool:
+    return has_org_permission(request, permission)
+
+
+def require_permission(request: HttpRequest, permission: str) -> None:
+    """Refuses (403, audited) a member whose role lacks `permission`."""
+    if not has_org_permission(request, permission):
+        record_denial(request, permission)
+        raise PermissionDenied("Your role in this organization does not allow this action.")
+
+
+def show_service_error(form: forms.Form, exc: ServiceError) -> None:
+    """Puts a service's refusal on the form: each field error next to its field (the API's
+    field names may differ from the form's: `aliases` maps them), the rest above the form."""
+    placed = False
+    aliases: dict[str, str] = getattr(form, "error_aliases", {})
+    for field, messages in exc.errors.items():
+        name = aliases.get(field, field)
+        if name in form.fields:
+            for message in messages:
+                form.add_error(name, message)
+            placed = True
+    if not placed:
+        form.add_error(None, exc.friendly_message or exc.message)
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    """The `next` the form carried, if it stays on this site."""
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return wanted
+    return fallback
+
+
+def is_fragment_request(request: HttpRequest) -> bool:
+    """The page's own script asking for a fragment to swap in (the card refresh)."""
+    return request.headers.get("X-Requested-With") == "fetch"
