@@ -43,4 +43,19 @@ api_internal_urls = [
 # Dashboard pages (server-rendered, session sign-in) under /overview/.
 dashboard_urls = [
     path("domains", views.domain_list, name="dashboard-domains"),
+    path("domains/<str:domain_id>", views.domain_detail, name="dashboard-domain"),
+    path("domains/<str:domain_id>/card", views.domain_card, name="dashboard-domain-card"),
+    path("domains/<str:domain_id>/verify", views.domain_verify, name="dashboard-domain-verify"),
+    path(
+        "domains/<str:domain_id>/diagnose", views.domain_diagnose, name="dashboard-domain-diagnose"
+    ),
+    path("domains/<str:domain_id>/warmup", views.domain_warmup, name="dashboard-domain-warmup"),
+    path("domains/<str:domain_id>/region", views.domain_region, name="dashboard-domain-region"),
+    path("domains/<str:domain_id>/tenant", views.domain_tenant, name="dashboard-domain-tenant"),
+    path(
+        "domains/<str:domain_id>/test-email",
+        views.domain_test_email,
+        name="dashboard-domain-test-email",
+    ),
+    path("domains/<str:domain_id>/delete", views.domain_delete, name="dashboard-domain-delete"),
 ]

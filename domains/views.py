@@ -3,18 +3,41 @@ with the pending card (records, copy buttons, hints, verify and diagnose), warmu
 tenant, a test email and delete. Owner-only actions are refused here on the server, not
 only hidden in the template."""
 
+from typing import Any
+
+from django import forms as forms_module
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.dashboard import dashboard_page, require_permission, show_service_error
+from accounts.dashboard import can, dashboard_page, require_permission, show_service_error
+from accounts.throttling import DiagnoseThrottle
 from config.errors import ServiceError
-from domains.forms import AddDomainForm
-from domains.models import DomainRecord, SendingDomain
-from domains.selectors import sending_domains_for
-from domains.services import sending_domain_create
+from domains.counters import send_counter
+from domains.forms import (
+    AddDomainForm,
+    DeleteForm,
+    RegionForm,
+    TenantForm,
+    TestEmailForm,
+    WarmupForm,
+)
+from domains.models import DomainRecord, Message, SendingDomain
+from domains.selectors import sending_domains_for, warmup_cap
+from domains.sending import next_utc_midnight, sending_domain_send_test_email
+from domains.services import (
+    Diagnosis,
+    sending_domain_create,
+    sending_domain_delete,
+    sending_domain_diagnose,
+    sending_domain_set_region,
+    sending_domain_set_tenant,
+    sending_domain_start_warmup,
+    sending_domain_verify,
+)
 
 
 @dashboard_page
@@ -53,5 +76,196 @@ def domain_list(request: HttpRequest) -> HttpResponse:
         request,
         "domains/list.html",
         {"domains": domains, "form": form, "statuses": SendingDomain.Status},
+        status=400 if form.errors else 200,
+    )
+
+
+def _domain(request: HttpRequest, domain_id: str) -> SendingDomain:
+    """The organization's domain, or a 404 (another organization's domain is not there)."""
+    return get_object_or_404(
+        sending_domains_for(organization=request.organization).prefetch_related("records"),
+        pk=domain_id,
+    )
+
+
+def _card_context(domain: SendingDomain) -> dict[str, Any]:
+    records = list(domain.records.all())
+    required = [r for r in records if r.required]
+    return {
+        "domain": domain,
+        "records": records,
+        "required_total": len(required),
+        "required_verified": sum(1 for r in required if r.status == DomainRecord.Status.VERIFIED),
+        "failing": [r for r in records if r.hint],
+    }
+
+
+def _detail(
+    request: HttpRequest,
+    domain: SendingDomain,
+    *,
+    forms: dict[str, forms_module.Form] | None = None,
+    diagnosis: Diagnosis | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    organization = request.organization
+    now = timezone.now()
+    limit = warmup_cap(domain, now)
+    context = _card_context(domain) | {
+        "warmup": limit,
+        "sent_today": send_counter().count(domain.pk, now.date()),
+        "warmup_resets_at": next_utc_midnight(now),
+        "warmup_form": WarmupForm(initial={"total_days": domain.warmup_total_days}),
+        "region_form": RegionForm(
+            initial={"region": domain.region, "fallback_region": domain.fallback_region}
+        ),
+        "tenant_form": TenantForm(organization=organization, initial={"tenant": domain.tenant_id}),
+        "test_email_form": TestEmailForm(initial={"to": request.user.email}),
+        "messages_sent": Message.objects.filter(domain=domain).order_by("-created_at")[:10],
+        "diagnosis": diagnosis,
+        "can_manage": can(request, "domains.manage"),
+        "has_tenants": organization.tenants.exists(),
+    }
+    context |= forms or {}
+    return render(request, "domains/detail.html", context, status=status)
+
+
+@dashboard_page
+@require_GET
+def domain_detail(request: HttpRequest, domain_id: str) -> HttpResponse:
+    return _detail(request, _domain(request, domain_id))
+
+
+@dashboard_page
+@require_GET
+def domain_card(request: HttpRequest, domain_id: str) -> HttpResponse:
+    """The pending card alone: the page's script swaps it in every few seconds until the
+    domain is verified (the background checks move it; this only reads)."""
+    domain = _domain(request, domain_id)
+    context = _card_context(domain) | {"can_manage": can(request, "domains.manage")}
+    return render(request, "domains/_pending_domain_card.html", context)
+
+
+@dashboard_page
+@require_POST
+def domain_verify(request: HttpRequest, domain_id: str) -> HttpResponse:
+    require_permission(request, "domains.manage")
+    domain = _domain(request, domain_id)
+    outcome = sending_domain_verify(domain=domain, requested=True)
+    if outcome.transient:
+        messages.warning(request, outcome.message)
+    elif outcome.domain.status == SendingDomain.Status.VERIFIED:
+        messages.success(request, outcome.message)
+    else:
+        messages.info(request, outcome.message)
+    return redirect("dashboard-domain", domain_id=domain.pk)
+
+
+@dashboard_page
+@require_POST
+def domain_diagnose(request: HttpRequest, domain_id: str) -> HttpResponse:
+    """Reads only (staff may too): each record through public DNS-over-HTTPS and the
+    zone's own servers, shown on the domain's page."""
+    domain = _domain(request, domain_id)
+    # The same per-organization budget as the API's diagnose.
+    if not DiagnoseThrottle().allow_request(request, None):
+        messages.warning(request, "Diagnose was run a moment ago; try again in a minute.")
+        return redirect("dashboard-domain", domain_id=domain.pk)
+    return _detail(request, domain, diagnosis=sending_domain_diagnose(domain=domain))
+
+
+@dashboard_page
+@require_POST
+def domain_warmup(request: HttpRequest, domain_id: str) -> HttpResponse:
+    require_permission(request, "domains.manage")
+    domain = _domain(request, domain_id)
+    form = WarmupForm(request.POST)
+    if form.is_valid():
+        try:
+            sending_domain_start_warmup(domain=domain, total_days=form.cleaned_data["total_days"])
+        except ServiceError as exc:
+            show_service_error(form, exc)
+        else:
+            messages.success(request, "Warmup started: daily caps apply from today.")
+            return redirect("dashboard-domain", domain_id=domain.pk)
+    return _detail(request, domain, forms={"warmup_form": form}, status=400)
+
+
+@dashboard_page
+@require_POST
+def domain_region(request: HttpRequest, domain_id: str) -> HttpResponse:
+    require_permission(request, "domains.manage")
+    domain = _domain(request, domain_id)
+    form = RegionForm(request.POST)
+    if form.is_valid():
+        try:
+            sending_domain_set_region(
+                domain=domain,
+                region=form.cleaned_data["region"],
+                fallback_region=form.cleaned_data["fallback_region"],
+            )
+        except ServiceError as exc:
+            show_service_error(form, exc)
+        else:
+            messages.success(request, "Region updated.")
+            return redirect("dashboard-domain", domain_id=domain.pk)
+    return _detail(request, domain, forms={"region_form": form}, status=400)
+
+
+@dashboard_page
+@require_POST
+def domain_tenant(request: HttpRequest, domain_id: str) -> HttpResponse:
+    require_permission(request, "domains.manage")
+    domain = _domain(request, domain_id)
+    form = TenantForm(request.POST, organization=request.organization)
+    if form.is_valid():
+        tenant_id = form.cleaned_data["tenant"]
+        tenant = request.organization.tenants.filter(pk=tenant_id).first() if tenant_id else None
+        try:
+            sending_domain_set_tenant(domain=domain, tenant=tenant)
+        except ServiceError as exc:
+            show_service_error(form, exc)
+        else:
+            messages.success(request, "Tenant bound." if tenant else "Tenant unbound.")
+            return redirect("dashboard-domain", domain_id=domain.pk)
+    return _detail(request, domain, forms={"tenant_form": form}, status=400)
+
+
+@dashboard_page
+@require_POST
+def domain_test_email(request: HttpRequest, domain_id: str) -> HttpResponse:
+    require_permission(request, "domains.manage")
+    domain = _domain(request, domain_id)
+    form = TestEmailForm(request.POST)
+    if form.is_valid():
+        try:
+            message = sending_domain_send_test_email(domain=domain, to=form.cleaned_data["to"])
+        except ValueError as exc:
+            form.add_error("to", str(exc))
+        except ServiceError as exc:
+            show_service_error(form, exc)
+        else:
+            if message.status == Message.Status.FAILED:
+                form.add_error(None, f"The provider refused the message: {message.error_message}")
+            else:
+                messages.success(request, f"Test email sent to {form.cleaned_data['to']}.")
+                return redirect("dashboard-domain", domain_id=domain.pk)
+    return _detail(request, domain, forms={"test_email_form": form}, status=400)
+
+
+@dashboard_page
+@require_http_methods(["GET", "POST"])
+def domain_delete(request: HttpRequest, domain_id: str) -> HttpResponse:
+    domain = _domain(request, domain_id)
+    require_permission(request, "domains.manage")
+    form = DeleteForm(request.POST or None, domain_name=domain.display_name)
+    if request.method == "POST" and form.is_valid():
+        sending_domain_delete(domain=domain, reason="deleted from the dashboard")
+        messages.success(request, f"{domain.display_name} removed.")
+        return redirect("dashboard-domains")
+    return render(
+        request,
+        "domains/delete.html",
+        {"domain": domain, "form": form},
         status=400 if form.errors else 200,
     )
