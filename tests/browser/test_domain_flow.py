@@ -8,6 +8,7 @@ import requests
 from playwright.sync_api import expect
 
 from domains.models import SendingDomain
+from domains.services import sending_domain_create
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import OrgTrio
 from tests.domains.test_local_provider import publish
@@ -100,3 +101,26 @@ def test_an_outsider_cannot_open_another_organizations_domain(
     assert response.status == 404
     expect(page.get_by_text("secret.acme.test")).to_have_count(0)
     screenshot(page, "outsider-404")
+
+
+def test_the_domain_pages_fit_a_phone_screen(browser, live_server, trio: OrgTrio) -> None:
+    domain = sending_domain_create(organization=trio.organization, name="mail.acme.test")
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 375, "height": 740}, is_mobile=True
+    )
+    phone = context.new_page()
+    try:
+        sign_in(phone, trio.owner)
+        for url, name in (
+            ("/overview/domains", "phone-domains"),
+            (f"/overview/domains/{domain.pk}", "phone-domain-card"),
+        ):
+            phone.goto(url)
+            overflow = phone.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{url} scrolls sideways by {overflow}px on a phone"
+            screenshot(phone, name)
+        expect(phone.get_by_role("button", name="Verify now")).to_be_visible()
+    finally:
+        context.close()
