@@ -1,7 +1,7 @@
 """The warmup cap's daily counter, exact under concurrency: an atomic Lua script in Redis
-when REDIS_URL is set, otherwise a database row changed by one conditional UPDATE (the row
-lock serialises concurrent senders). A slot taken for a message the provider then refused
-is given back."""
+when REDIS_URL is set, otherwise a database row changed by one conditional upsert (the row
+lock serialises concurrent senders; the daily warmup task prunes old rows). A slot taken
+for a message the provider then refused is given back."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from dnscheck.lookup import View
 from dnscheck.names import DomainNameError, normalize_domain, public_suffix_list
 from dnscheck.providers import describe_dns_host
 from dnscheck.records import ExpectedRecord, Outcome, Purpose, RecordResult
-from domains.models import DomainRecord, SendingDomain
+from domains.models import DomainRecord, SendCount, SendingDomain
 from domains.providers import (
     ProviderConflict,
     ProviderError,
@@ -887,3 +887,11 @@ def sending_domains_complete_warmup(*, now: datetime | None = None) -> int:
                 done += 1
         sender_cache_forget(domain)
     return done
+
+
+def send_counts_prune(*, now: datetime | None = None) -> int:
+    """Forgets the database's daily send counters older than yesterday (UTC): only today's
+    caps are enforced, and yesterday's is kept to be read. Redis counters expire alone."""
+    today = (now or timezone.now()).date()
+    deleted, _ = SendCount.objects.filter(day__lt=today - timedelta(days=1)).delete()
+    return deleted

@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from domains.engine import check_domains, poll_cycle
-from domains.services import sending_domains_complete_warmup
+from domains.services import send_counts_prune, sending_domains_complete_warmup
 
 
 @shared_task(name="domains.poll", ignore_result=True)
@@ -18,3 +18,4 @@ def check_chunk(domain_ids: list[str]) -> None:
 @shared_task(name="domains.warmup_bookkeeping", ignore_result=True)
 def warmup() -> None:
     sending_domains_complete_warmup()
+    send_counts_prune()

@@ -13,8 +13,12 @@ from django.test import Client
 from django.utils import timezone
 
 from domains.engine import backoff, check_domains, claim_due, next_check, poll_cycle
-from domains.models import SendingDomain
-from domains.services import sending_domain_create, sending_domains_complete_warmup
+from domains.models import SendCount, SendingDomain
+from domains.services import (
+    send_counts_prune,
+    sending_domain_create,
+    sending_domains_complete_warmup,
+)
 from tests.conftest import OrgTrio
 from tests.dns_server import KnotServer
 from tests.domains.test_local_provider import publish
@@ -174,6 +178,26 @@ def test_warmup_completes_once(trio: OrgTrio, label: str) -> None:
     domain.refresh_from_db()
     assert domain.warmup_completed_at is not None
     assert WebhookEvent.objects.filter(type="domain.warmup_completed").count() == 1
+
+
+def test_the_daily_bookkeeping_forgets_send_counters_older_than_yesterday(
+    trio: OrgTrio, label: str, client, settings
+) -> None:
+    settings.CRON_SECRET = "cron-secret-for-tests"
+    domain = _domain(trio, f"mail.{label}.example.test")
+    today = timezone.now().date()
+    for age in (0, 1, 2, 30):
+        SendCount.objects.create(domain=domain, day=today - timedelta(days=age), count=7)
+
+    answer = client.post(
+        "/api/cron/domain-warmup", HTTP_AUTHORIZATION="Bearer cron-secret-for-tests"
+    )
+
+    assert answer.status_code == 200
+    assert answer.json()["data"]["pruned"] == 2
+    kept = set(SendCount.objects.values_list("day", flat=True))
+    assert kept == {today, today - timedelta(days=1)}
+    assert send_counts_prune() == 0
 
 
 def test_the_beat_schedule_is_installed_idempotently() -> None:
