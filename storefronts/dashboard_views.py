@@ -113,6 +113,7 @@ def storefront_settings(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Storefront settings updated.")
             return redirect("dashboard-storefront")
+    form.focus_first_error()
     storefront.refresh_from_db()  # the page shows what is saved, beside what was typed
     return _page(request, storefront, form=form, status=400)
 

@@ -7,7 +7,7 @@ class StorefrontSettingsForm(forms.Form):
     slug = forms.CharField(
         label="Slug",
         max_length=100,
-        help_text="Your storefront's address on our site: /s/<slug>/.",
+        help_text="Your storefront's address on our site: /s/your-slug/.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     published = forms.BooleanField(
@@ -31,3 +31,10 @@ class StorefrontSettingsForm(forms.Form):
     )
     # The service names the fields it refuses as the API does.
     error_aliases = {"customDomain": "custom_domain"}
+
+    def focus_first_error(self) -> None:
+        """Puts the cursor where the first problem is when the page comes back."""
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs["autofocus"] = True
+                return

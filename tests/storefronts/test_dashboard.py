@@ -176,7 +176,9 @@ def test_invalid_input_is_shown_next_to_its_field(
     if message:
         assert errors[field][0].startswith(message)
     assert f'id="id_{field}_error"'.encode() in response.content
-    assert b'aria-invalid="true"' in response.content
+    tag = response.content.decode().split(f'name="{field}"', 1)[1].split(">", 1)[0]
+    assert " autofocus" in tag
+    assert 'aria-invalid="true"' in tag
     assert Storefront.objects.get(pk=storefront.pk).slug == "mystore"
     assert Storefront.objects.get(pk=storefront.pk).custom_domain is None
 
