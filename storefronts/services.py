@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,11 +39,18 @@ UNVERIFY_AFTER_SPAN = timedelta(hours=48)
 OTP_VALID = timedelta(minutes=10)
 OTP_MAX_ATTEMPTS = 5
 OTP_MAX_PER_WINDOW = 3
+# What slugify() produces, so every slug a store was created with stays valid.
+SLUG_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,98}[a-z0-9])?")
 
 
 class CustomDomainTaken(ConflictError):
     code = "CUSTOM_DOMAIN_TAKEN"
     message = "This domain is already in use by another store."
+
+
+class SlugTaken(ConflictError):
+    code = "SLUG_TAKEN"
+    message = "This slug is taken."
 
 
 class DomainNotConfigured(ServiceError):
@@ -185,6 +193,7 @@ def storefront_update(
     title: str | None = None,
     description: str | None = None,
     published: bool | None = None,
+    slug: str | None = None,
 ) -> Storefront:
     """PUT /store/storefront. A new domain gets a fresh token and starts unverified; the
     same domain again keeps its token; null or empty clears domain, token and flag."""
@@ -194,10 +203,13 @@ def storefront_update(
         )
         before = {
             "custom_domain": locked.custom_domain,
+            "slug": locked.slug,
             "title": locked.title,
             "description": locked.description,
             "published": locked.published,
         }
+        if slug is not None:
+            locked.slug = _clean_slug(slug, storefront=locked)
         if title is not None:
             locked.title = title
         if description is not None:
@@ -210,11 +222,13 @@ def storefront_update(
         try:
             with transaction.atomic():
                 locked.save()
-        except IntegrityError as exc:  # cannot happen for unverified rows; kept as a guard
-            raise CustomDomainTaken() from exc
+        except IntegrityError as exc:  # another store took the slug or verified the domain
+            if locked.slug != before["slug"] and _slug_used(locked.slug, storefront=locked):
+                raise SlugTaken(errors={"slug": [SlugTaken.message]}) from exc
+            raise _domain_taken() from exc
         other = {
             k: [before[k], getattr(locked, k)]
-            for k in ("title", "description", "published")
+            for k in ("slug", "title", "description", "published")
             if before[k] != getattr(locked, k)
         }
         if other:
@@ -231,6 +245,29 @@ def storefront_update(
     for domain in {before["custom_domain"], locked.custom_domain}:
         forget_host(domain)
     return locked
+
+
+def _slug_used(slug: str, *, storefront: Storefront) -> bool:
+    return Storefront.objects.filter(slug=slug).exclude(pk=storefront.pk).exists()
+
+
+def _clean_slug(raw: str, *, storefront: Storefront) -> str:
+    if raw.strip() == storefront.slug:  # unchanged: an older slug is never judged again
+        return storefront.slug
+    slug = raw.strip().lower()
+    if not SLUG_PATTERN.fullmatch(slug):
+        message = (
+            "Use up to 100 letters, digits, hyphens and underscores, "
+            "starting and ending with a letter or digit."
+        )
+        raise InvalidInputError(message, code="INVALID_SLUG", errors={"slug": [message]})
+    if _slug_used(slug, storefront=storefront):
+        raise SlugTaken(errors={"slug": [SlugTaken.message]})
+    return slug
+
+
+def _domain_taken() -> CustomDomainTaken:
+    return CustomDomainTaken(errors={"customDomain": [CustomDomainTaken.message]})
 
 
 def _apply_domain(storefront: Storefront, raw: str | None) -> str | None:
@@ -259,7 +296,7 @@ def _apply_domain(storefront: Storefront, raw: str | None) -> str | None:
         .exclude(pk=storefront.pk)
         .exists()
     ):
-        raise CustomDomainTaken()
+        raise _domain_taken()
     storefront.custom_domain = name
     storefront.custom_domain_verification_token = new_token()
     storefront.custom_domain_verified = False

@@ -10,6 +10,11 @@ from storefronts.api import (
     StorefrontDomainVerifyView,
     StorefrontSettingsView,
 )
+from storefronts.dashboard_views import (
+    storefront_diagnose_page,
+    storefront_settings,
+    storefront_verify,
+)
 from storefronts.views import tls_ask
 
 
@@ -51,4 +56,8 @@ api_internal_urls = _store_routes("internal")
 tls_urls = [path("internal/tls/ask", tls_ask, name="tls-ask")]
 
 # Dashboard pages (server-rendered, session sign-in) under /overview/.
-dashboard_urls: list = []
+dashboard_urls = [
+    path("storefront", storefront_settings, name="dashboard-storefront"),
+    path("storefront/verify", storefront_verify, name="dashboard-storefront-verify"),
+    path("storefront/diagnose", storefront_diagnose_page, name="dashboard-storefront-diagnose"),
+]

@@ -14,10 +14,6 @@ import pytest
 from accounts.models import User
 from tests.conftest import PASSWORD
 
-# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-# still plain synchronous code, which Django would otherwise refuse next to a running loop.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", Path(__file__).resolve().parents[2] / "artifacts"))
 
@@ -36,22 +32,36 @@ def _chromium_missing_reason() -> str | None:
     return reason
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Per module, not per session: Playwright's sync API keeps an event loop running in
+    this thread while it is open, and every later test that calls asyncio.run() (the DNS
+    checks do) would fail next to it."""
     reason = _chromium_missing_reason()
     if reason:
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            # Root in a container has no user namespaces for Chromium's sandbox.
-            args=["--no-sandbox", "--disable-dev-shm-usage"],
-        )
-        yield launched
-        launched.close()
+    # The test's own ORM calls are plain synchronous code, which Django refuses next to a
+    # running loop. Only while the browser is open: the variable must not leak into other
+    # tests (`check --deploy` rejects it).
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            launched = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                # Root in a container has no user namespaces for Chromium's sandbox.
+                args=["--no-sandbox", "--disable-dev-shm-usage"],
+            )
+            yield launched
+            launched.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

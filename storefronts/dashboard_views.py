@@ -1,0 +1,155 @@
+"""The dashboard's storefront page: settings (slug, published, custom domain), the two DNS
+records to publish, verify and diagnose. The same services and permissions as the API's
+`/store/storefront` endpoints; owner-only actions are refused here, not only hidden."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.dashboard import can, dashboard_page, require_permission, show_service_error
+from accounts.throttling import DiagnoseThrottle
+from config.errors import NotFoundError, ServiceError
+from dnscheck.records import ExpectedRecord
+from storefronts.forms import StorefrontSettingsForm
+from storefronts.models import Storefront
+from storefronts.selectors import storefront_for_request
+from storefronts.services import (
+    StorefrontDiagnosis,
+    custom_domain_target,
+    ownership_record,
+    routing_record,
+    storefront_diagnose,
+    storefront_ensure_token,
+    storefront_update,
+    storefront_verify_domain,
+)
+
+MANAGE = "store.storefront.manage"
+VIEW = "store.storefront.view"
+
+
+def _storefront(request: HttpRequest) -> Storefront | None:
+    try:
+        return storefront_for_request(request)
+    except NotFoundError:
+        return None
+
+
+def _settings_form(storefront: Storefront) -> StorefrontSettingsForm:
+    return StorefrontSettingsForm(
+        initial={
+            "slug": storefront.slug,
+            "published": storefront.published,
+            "custom_domain": storefront.custom_domain or "",
+        }
+    )
+
+
+def _records(storefront: Storefront) -> tuple[list[ExpectedRecord], str]:
+    """The routing and ownership records as the services define them, and why the routing
+    record is missing if a stored domain no longer validates."""
+    if not storefront.custom_domain:
+        return [], ""
+    try:
+        routing = routing_record(storefront)
+    except ServiceError as exc:
+        return [ownership_record(storefront)], exc.message
+    return [routing, ownership_record(storefront)], ""
+
+
+def _page(
+    request: HttpRequest,
+    storefront: Storefront | None,
+    *,
+    form: StorefrontSettingsForm | None = None,
+    verify_error: ServiceError | None = None,
+    diagnosis: StorefrontDiagnosis | None = None,
+    diagnose_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context: dict[str, Any] = {"storefront": storefront, "can_manage": can(request, MANAGE)}
+    if storefront is not None:
+        records, records_error = _records(storefront)
+        if form is None and context["can_manage"]:
+            form = _settings_form(storefront)
+        context.update(
+            form=form,
+            records=records,
+            records_error=records_error,
+            target=custom_domain_target(),
+            verify_error=verify_error,
+            diagnosis=diagnosis,
+            diagnose_error=diagnose_error,
+        )
+    return render(request, "storefronts/settings.html", context, status=status)
+
+
+@dashboard_page
+@require_http_methods(["GET", "POST"])
+def storefront_settings(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        require_permission(request, MANAGE)
+    storefront = _storefront(request)
+    if storefront is None:
+        return _page(request, None, status=404 if request.method == "POST" else 200)
+    if request.method == "GET":
+        # As the API's GET: a domain stored before tokens existed gets one now.
+        return _page(request, storefront_ensure_token(storefront=storefront))
+    form = StorefrontSettingsForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            storefront_update(
+                storefront=storefront,
+                slug=data["slug"],
+                published=data["published"],
+                custom_domain=data["custom_domain"] or None,
+            )
+        except ServiceError as exc:
+            show_service_error(form, exc)
+        else:
+            messages.success(request, "Storefront settings updated.")
+            return redirect("dashboard-storefront")
+    form.focus_first_error()
+    storefront.refresh_from_db()  # the page shows what is saved, beside what was typed
+    return _page(request, storefront, form=form, status=400)
+
+
+@dashboard_page
+@require_POST
+def storefront_verify(request: HttpRequest) -> HttpResponse:
+    require_permission(request, MANAGE)
+    storefront = _storefront(request)
+    if storefront is None:
+        return redirect("dashboard-storefront")
+    try:
+        storefront_verify_domain(storefront=storefront)
+    except ServiceError as exc:
+        storefront.refresh_from_db()
+        return _page(request, storefront, verify_error=exc, status=exc.status)
+    messages.success(request, "Custom domain verified successfully.")
+    return redirect("dashboard-storefront")
+
+
+@dashboard_page
+@require_POST
+def storefront_diagnose_page(request: HttpRequest) -> HttpResponse:
+    """A read-only look at DNS: any member may run it, as through the API, and its cost
+    counts against the same per-organization budget."""
+    require_permission(request, VIEW)
+    storefront = _storefront(request)
+    if storefront is None:
+        return redirect("dashboard-storefront")
+    throttle = DiagnoseThrottle()
+    if not throttle.allow_request(request, None):
+        wait = int(throttle.wait() or 60)
+        message = f"Diagnose ran many times in the last minute; try again in {wait} seconds."
+        return _page(request, storefront, diagnose_error=message, status=429)
+    try:
+        diagnosis = storefront_diagnose(storefront=storefront)
+    except ServiceError as exc:
+        return _page(request, storefront, diagnose_error=exc.message, status=exc.status)
+    return _page(request, storefront, diagnosis=diagnosis)

@@ -1,0 +1,40 @@
+"""Dashboard forms for the storefront. They check shape only; the services decide."""
+
+from django import forms
+
+
+class StorefrontSettingsForm(forms.Form):
+    slug = forms.CharField(
+        label="Slug",
+        max_length=100,
+        help_text="Your storefront's address on our site: /s/your-slug/.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    published = forms.BooleanField(
+        label="Published",
+        required=False,
+        help_text="Only a published storefront is served, by its slug or by its custom domain.",
+    )
+    custom_domain = forms.CharField(
+        label="Custom domain",
+        max_length=1000,  # as the API: the service names what is wrong with a long one
+        required=False,
+        help_text="A domain you own, such as shop.yourcompany.com. Leave empty to remove it.",
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "shop.yourcompany.com",
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "inputmode": "url",
+            }
+        ),
+    )
+    # The service names the fields it refuses as the API does.
+    error_aliases = {"customDomain": "custom_domain"}
+
+    def focus_first_error(self) -> None:
+        """Puts the cursor where the first problem is when the page comes back."""
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs["autofocus"] = True
+                return
