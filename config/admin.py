@@ -50,8 +50,12 @@ class DomainNameSearchMixin(admin.ModelAdmin):
             found = found | queryset.filter(by_name)
         return found, may_have_duplicates
 
+    def domain_search_label(self, obj: Any) -> str:
+        """The match as the domain search page names it."""
+        return str(obj)
+
     def domain_search_detail(self, obj: Any) -> str:
-        """One line under the match on the domain search page."""
+        """What the match is, beside it on the domain search page."""
         return ""
 
 
@@ -146,7 +150,7 @@ class DomainkeeperAdminSite(admin.AdminSite):
                     count=queryset.count(),
                     rows=[
                         (
-                            str(obj),
+                            model_admin.domain_search_label(obj),
                             reverse(f"{url_name}_change", args=[obj.pk]),
                             model_admin.domain_search_detail(obj),
                         )

@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from audit.admin import AuditedModelAdmin, ReadOnlyModelAdmin
 from config.admin import ActionReport, DomainNameSearchMixin, first_of_selection
 from config.errors import ServiceError
+from dnscheck.names import to_display
 from storefronts.models import Order, OrderLine, OrderOtp, Product, Store, Storefront
 from storefronts.services import storefront_recheck_domain, storefront_verify_domain
 
@@ -90,9 +91,12 @@ class StorefrontAdmin(DomainNameSearchMixin, AuditedModelAdmin):
     def organization(self, obj: Storefront) -> str:
         return str(obj.store.organization)
 
+    def domain_search_label(self, obj: Storefront) -> str:
+        return to_display(obj.custom_domain) if obj.custom_domain else obj.slug
+
     def domain_search_detail(self, obj: Storefront) -> str:
         state = "verified" if obj.custom_domain_verified else "not verified"
-        return f"Storefront {obj.slug} of {obj.store.organization} · {obj.custom_domain}, {state}"
+        return f"Custom domain of storefront {obj.slug} ({obj.store.organization}) · {state}"
 
     @admin.action(description="Re-verify custom domain", permissions=["change"])
     def reverify_custom_domain(self, request: HttpRequest, queryset: QuerySet[Storefront]) -> None:

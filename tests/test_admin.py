@@ -329,3 +329,10 @@ def test_deleting_a_domain_takes_its_read_only_rows_along(world: World) -> None:
     assert response.status_code == 302
     assert not DomainRecord.objects.exists() and not SendCount.objects.exists()
     assert AuditEvent.objects.filter(action="domain.removed").count() == 1
+
+
+def test_the_search_names_a_storefront_by_its_domain_as_people_read_it(world: World) -> None:
+    page = text(superuser_client().get(reverse("admin:domain_search"), {"q": "xn--bcher-kva"}))
+
+    assert f'{admin_url(world.storefront)}">shop.bücher.example.test</a>' in page
+    assert "Custom domain of storefront buecherei (Acme) · not verified" in page
