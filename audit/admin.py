@@ -117,9 +117,7 @@ class AuditedModelAdmin(admin.ModelAdmin):
         """Rows shown read-only (records, deliveries, counters) go with what they belong
         to: nobody may delete them one by one, but they must not block deleting a domain
         or an endpoint."""
-        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(
-            objs, request
-        )
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
         read_only = {
             str(model._meta.verbose_name)
             for model, model_admin in self.admin_site._registry.items()
