@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from accounts.models import ApiKey, Membership, Organization, Tenant, User
 from accounts.services import api_key_create, api_key_revoke
 from audit.admin import AuditedModelAdmin
+from config.admin import ActionReport
 
 
 class EmailUserCreationForm(UserCreationForm):
@@ -52,15 +53,26 @@ class UserAdmin(AuditedModelAdmin, BaseUserAdmin):
 @admin.register(Organization)
 class OrganizationAdmin(AuditedModelAdmin):
     list_display = ["name", "id", "created_at"]
-    search_fields = ["name", "id"]
+    search_fields = ["name", "id", "memberships__user__email"]
+    date_hierarchy = "created_at"
     readonly_fields = ["id", "created_at"]
     inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(AuditedModelAdmin):
+    list_display = ["user", "organization", "role", "created_at"]
+    list_filter = ["role"]
+    list_select_related = ["user", "organization"]
+    search_fields = ["user__email", "user__name", "organization__name", "=organization__id"]
+    autocomplete_fields = ["user", "organization"]
 
 
 @admin.register(Tenant)
 class TenantAdmin(AuditedModelAdmin):
     list_display = ["name", "id", "organization", "external_id", "created_at"]
     list_select_related = ["organization"]
+    date_hierarchy = "created_at"
     search_fields = ["name", "id", "external_id", "organization__name"]
     readonly_fields = ["id", "created_at", "updated_at"]
     autocomplete_fields = ["organization"]
@@ -127,8 +139,13 @@ class ApiKeyAdmin(AuditedModelAdmin):
             "shown again.",
         )
 
-    @admin.action(description="Revoke selected API keys")
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        for api_key in queryset.filter(revoked_at__isnull=True):
-            api_key_revoke(api_key=api_key)
-        self.message_user(request, "Revoked.", messages.SUCCESS)
+        report = ActionReport()
+        for api_key in queryset:
+            if api_key.revoked_at is not None:
+                report.skip("already revoked", api_key)
+            else:
+                api_key_revoke(api_key=api_key)
+                report.ok("Revoked", api_key)
+        report.send(self, request)

@@ -6,7 +6,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.text import slugify
 
-from audit.models import AuditEvent
+from audit.models import AuditChainHead, AuditEvent, AuditTarget
 from audit.services import record, target
 
 REDACTED_FIELDS = ("password", "secret", "token", "hash")
@@ -113,6 +113,18 @@ class AuditedModelAdmin(admin.ModelAdmin):
             )
         return response
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple:
+        """Rows shown read-only (records, deliveries, counters) go with what they belong
+        to: nobody may delete them one by one, but they must not block deleting a domain
+        or an endpoint."""
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        read_only = {
+            str(model._meta.verbose_name)
+            for model, model_admin in self.admin_site._registry.items()
+            if isinstance(model_admin, ReadOnlyModelAdmin)
+        }
+        return to_delete, model_count, perms_needed - read_only, protected
+
     def log_addition(self, request: HttpRequest, obj: Model, message: Any) -> Any:
         self._record(request, "created", obj, message)
         return super().log_addition(request, obj, message)
@@ -150,9 +162,38 @@ def _is_json(message: Any) -> bool:
     return True
 
 
+class ReadOnlyModelAdmin(AuditedModelAdmin):
+    """For rows that record what happened (logs, attempts, counters) or that a service
+    derives: shown to staff, never added, changed or deleted here, superusers included."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+class AuditTargetInline(admin.TabularInline):
+    model = AuditTarget
+    fk_name = "event"
+    extra = 0
+    fields = ["target_type", "target_id"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the log is append-only, so nobody adds, changes or deletes here."""
+class AuditEventAdmin(ReadOnlyModelAdmin):
+    """The log is append-only: nobody adds, changes or deletes here."""
 
     list_display = [
         "occurred_at",
@@ -164,16 +205,41 @@ class AuditEventAdmin(admin.ModelAdmin):
         "id",
     ]
     list_filter = ["outcome", "actor_type", "action"]
-    search_fields = ["id", "action", "actor_name", "actor_id", "organization__name"]
+    search_fields = [
+        "id",
+        "action",
+        "actor_name",
+        "actor_id",
+        "organization__name",
+        "=target_rows__target_id",
+    ]
     date_hierarchy = "occurred_at"
     list_select_related = ["organization"]
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
+    inlines = [AuditTargetInline]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
-        return False
+@admin.register(AuditTarget)
+class AuditTargetAdmin(ReadOnlyModelAdmin):
+    """What each event touched, one row per target: find every event about an object."""
 
-    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
-        return False
+    list_display = ["target_type", "target_id", "event", "organization"]
+    list_filter = ["target_type"]
+    search_fields = ["=target_id", "=event__id", "organization__name"]
+    list_select_related = ["event", "organization"]
+    readonly_fields = ["event", "organization", "target_type", "target_id"]
+
+
+@admin.register(AuditChainHead)
+class AuditChainHeadAdmin(ReadOnlyModelAdmin):
+    """Where each organization's hash chain ends; the next event links to it. Everything
+    is in the list: the global chain's key is "", which no admin URL can carry."""
+
+    list_display = ["chain_name", "position", "hash"]
+    list_display_links = None
+    search_fields = ["=chain"]
+    readonly_fields = ["chain", "position", "hash"]
+
+    @admin.display(description="Chain", ordering="chain")
+    def chain_name(self, obj: AuditChainHead) -> str:
+        return obj.chain or "(global)"

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 from django.db.models.signals import post_migrate
 
 
@@ -40,3 +41,9 @@ class ProjectConfig(AppConfig):
 def _after_migrate(sender: Any, **kwargs: Any) -> None:
     if getattr(sender, "name", "") == "django_celery_beat":
         install_beat_schedule()
+
+
+class DomainkeeperAdminConfig(AdminConfig):
+    """Django's admin app with our site (the domain search) as `admin.site`."""
+
+    default_site = "config.admin.DomainkeeperAdminSite"

@@ -1,11 +1,12 @@
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from audit.admin import AuditedModelAdmin
-from domains.models import DomainRecord, Message, SendingDomain
+from audit.admin import AuditedModelAdmin, ReadOnlyModelAdmin
+from config.admin import ActionReport, DomainNameSearchMixin, first_of_selection
+from domains.models import DomainRecord, Message, SendCount, SendingDomain
 from domains.selectors import sender_cache_forget_name
 from domains.services import sending_domain_delete, sending_domain_verify
 
@@ -31,23 +32,41 @@ class DomainRecordInline(admin.TabularInline):
         return False
 
 
+# A re-check asks the provider and DNS for each domain while the staff user waits.
+ACTION_LIMIT = 50
+
+
 @admin.register(SendingDomain)
-class SendingDomainAdmin(AuditedModelAdmin):
+class SendingDomainAdmin(DomainNameSearchMixin, AuditedModelAdmin):
     """Staff see every organization's domains and can re-check them; records are derived
     from the provider and are read-only here."""
 
     list_display = [
         "display_name",
+        "name",
         "organization",
+        "tenant",
         "status",
         "provider",
         "region",
         "verified_at",
         "last_checked_at",
+        "consecutive_failures",
     ]
-    list_filter = ["status", "provider", "region"]
-    list_select_related = ["organization"]
-    search_fields = ["name", "display_name", "id", "organization__name"]
+    list_filter = ["status", "provider", "region", ("tenant", admin.EmptyFieldListFilter)]
+    list_select_related = ["organization", "tenant"]
+    search_fields = [
+        "name",
+        "display_name",
+        "=id",
+        "organization__name",
+        "=organization__id",
+        "tenant__name",
+        "=tenant__id",
+        "tenant__external_id",
+    ]
+    domain_name_fields = ("name", "display_name")
+    date_hierarchy = "created_at"
     readonly_fields = [
         "id",
         "name",
@@ -88,7 +107,7 @@ class SendingDomainAdmin(AuditedModelAdmin):
         "updated_at",
     ]
     inlines = [DomainRecordInline]
-    actions = ["recheck"]
+    actions = ["recheck", "restart_verification"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # added through the API or the dashboard, where the provider is called
@@ -106,16 +125,93 @@ class SendingDomainAdmin(AuditedModelAdmin):
         for domain in queryset:
             sending_domain_delete(domain=domain)
 
-    @admin.action(description="Re-check selected domains now")
+    def domain_search_detail(self, obj: SendingDomain) -> str:
+        return f"Sending domain of {obj.organization} · {obj.get_status_display()}"
+
+    @admin.action(description="Re-check now", permissions=["change"])
     def recheck(self, request: HttpRequest, queryset: QuerySet[SendingDomain]) -> None:
-        for domain in queryset[:50]:
+        report = ActionReport()
+        for domain in first_of_selection(self, request, queryset, ACTION_LIMIT):
             outcome = sending_domain_verify(domain=domain, requested=True)
-            level = messages.WARNING if outcome.transient else messages.INFO
-            self.message_user(request, f"{domain}: {domain.status}. {outcome.message}", level)
+            if outcome.transient:
+                report.skip(f"not checked just now, status unchanged ({outcome.message})", domain)
+            else:
+                report.ok(f"Re-checked, now {domain.get_status_display().lower()}", domain)
+        report.send(self, request)
+
+    @admin.action(description="Restart verification (SES, failed)", permissions=["change"])
+    def restart_verification(self, request: HttpRequest, queryset: QuerySet[SendingDomain]) -> None:
+        """SES gives up on an identity after 72 hours; the verify service, asked by a
+        person, starts a fresh one. Other domains have nothing to restart."""
+        report = ActionReport()
+        for domain in first_of_selection(self, request, queryset, ACTION_LIMIT):
+            if domain.provider != SendingDomain.Provider.SES:
+                report.skip("self-managed DKIM has no provider verification to restart", domain)
+            elif domain.status != SendingDomain.Status.FAILED:
+                report.skip(
+                    f"{domain.get_status_display().lower()}, only failed domains restart "
+                    "(use Re-check now)",
+                    domain,
+                )
+            else:
+                outcome = sending_domain_verify(domain=domain, requested=True)
+                domain.refresh_from_db(fields=["status"])
+                if domain.status == SendingDomain.Status.FAILED:
+                    report.skip(f"SES did not start over ({outcome.message})", domain)
+                else:
+                    report.ok(f"Restarted, now {domain.get_status_display().lower()}", domain)
+        report.send(self, request)
+
+
+@admin.register(DomainRecord)
+class DomainRecordAdmin(ReadOnlyModelAdmin):
+    """Every DNS record customers were asked to publish, with what the last check saw:
+    e.g. all failing DKIM records."""
+
+    list_display = [
+        "hostname",
+        "type",
+        "purpose",
+        "status",
+        "hint",
+        "domain",
+        "checked_at",
+    ]
+    list_filter = ["status", "type", "purpose", "required", "hint"]
+    list_select_related = ["domain"]
+    search_fields = ["hostname", "value", "domain__name", "=domain__id"]
+    exclude = ["fix"]
+    readonly_fields = [
+        "domain",
+        "position",
+        "type",
+        "hostname",
+        "host",
+        "zone",
+        "value",
+        "purpose",
+        "required",
+        "status",
+        "hint",
+        "seen_value",
+        "suggested_value",
+        "checked_at",
+    ]
+
+
+@admin.register(SendCount)
+class SendCountAdmin(ReadOnlyModelAdmin):
+    """Recipients counted against each domain's warmup cap, per UTC day."""
+
+    list_display = ["day", "domain", "count"]
+    list_select_related = ["domain"]
+    search_fields = ["domain__name", "=domain__id"]
+    date_hierarchy = "day"
+    readonly_fields = ["domain", "day", "count"]
 
 
 @admin.register(Message)
-class MessageAdmin(AuditedModelAdmin):
+class MessageAdmin(ReadOnlyModelAdmin):
     """The send log, read-only: what was sent, from which domain and region, and why a
     message failed."""
 
@@ -133,15 +229,13 @@ class MessageAdmin(AuditedModelAdmin):
     ]
     list_filter = ["status", "kind", "provider", "region", "fallback_used"]
     list_select_related = ["organization"]
-    search_fields = ["id", "domain_name", "from_address", "subject", "provider_message_id"]
+    search_fields = [
+        "=id",
+        "domain_name",
+        "from_address",
+        "subject",
+        "provider_message_id",
+        "organization__name",
+    ]
     date_hierarchy = "created_at"
     exclude = ["request_hash"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
-        return False

@@ -1,7 +1,22 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from audit.admin import AuditedModelAdmin
-from storefronts.models import Order, OrderLine, Product, Store, Storefront
+from audit.admin import AuditedModelAdmin, ReadOnlyModelAdmin
+from config.admin import ActionReport, DomainNameSearchMixin, first_of_selection
+from config.errors import ServiceError
+from dnscheck.names import to_display
+from storefronts.models import Order, OrderLine, OrderOtp, Product, Store, Storefront
+from storefronts.services import storefront_recheck_domain, storefront_verify_domain
+
+# Each check asks DNS while the staff user waits.
+ACTION_LIMIT = 50
+
+RECHECK_OUTCOMES = {
+    "ok": "Re-checked, still verified",
+    "missing": "Re-checked, token missing (counts toward unverifying)",
+    "unverified": "Re-checked, token gone: unverified",
+}
 
 
 class ProductInline(admin.TabularInline):
@@ -12,19 +27,50 @@ class ProductInline(admin.TabularInline):
 
 @admin.register(Store)
 class StoreAdmin(AuditedModelAdmin):
-    list_display = ["name", "organization", "created_at"]
-    list_select_related = ["organization"]
-    search_fields = ["name", "organization__name"]
+    list_display = ["name", "organization", "storefront_slug", "created_at"]
+    list_select_related = ["organization", "storefront"]
+    search_fields = ["name", "=id", "organization__name", "storefront__slug"]
+    autocomplete_fields = ["organization"]
+
+    @admin.display(description="Storefront", ordering="storefront__slug")
+    def storefront_slug(self, obj: Store) -> str:
+        storefront = getattr(obj, "storefront", None)
+        return storefront.slug if storefront else "-"
 
 
 @admin.register(Storefront)
-class StorefrontAdmin(AuditedModelAdmin):
+class StorefrontAdmin(DomainNameSearchMixin, AuditedModelAdmin):
     """Domain fields are read-only: they change through the contract's endpoints, which
     verify ownership and fire events."""
 
-    list_display = ["slug", "title", "published", "custom_domain", "custom_domain_verified"]
-    list_filter = ["published", "custom_domain_verified"]
-    search_fields = ["slug", "title", "custom_domain"]
+    list_display = [
+        "slug",
+        "title",
+        "store",
+        "organization",
+        "published",
+        "custom_domain",
+        "custom_domain_verified",
+        "custom_domain_verified_at",
+        "domain_last_checked_at",
+    ]
+    list_filter = [
+        "published",
+        "custom_domain_verified",
+        ("custom_domain", admin.EmptyFieldListFilter),
+        ("deleted_at", admin.EmptyFieldListFilter),
+    ]
+    list_select_related = ["store__organization"]
+    search_fields = [
+        "slug",
+        "title",
+        "custom_domain",
+        "=id",
+        "store__name",
+        "store__organization__name",
+    ]
+    domain_name_fields = ("custom_domain",)
+    date_hierarchy = "created_at"
     readonly_fields = [
         "store",
         "custom_domain",
@@ -39,6 +85,51 @@ class StorefrontAdmin(AuditedModelAdmin):
         "updated_at",
     ]
     inlines = [ProductInline]
+    actions = ["reverify_custom_domain"]
+
+    @admin.display(description="Organization", ordering="store__organization__name")
+    def organization(self, obj: Storefront) -> str:
+        return str(obj.store.organization)
+
+    def domain_search_label(self, obj: Storefront) -> str:
+        return to_display(obj.custom_domain) if obj.custom_domain else obj.slug
+
+    def domain_search_detail(self, obj: Storefront) -> str:
+        state = "verified" if obj.custom_domain_verified else "not verified"
+        return f"Custom domain of storefront {obj.slug} ({obj.store.organization}) · {state}"
+
+    @admin.action(description="Re-verify custom domain", permissions=["change"])
+    def reverify_custom_domain(self, request: HttpRequest, queryset: QuerySet[Storefront]) -> None:
+        """An unverified domain is verified if its TXT token is published; a verified one
+        gets the periodic re-check now (only repeated definite absence unverifies)."""
+        report = ActionReport()
+        selected = queryset.select_related("store")
+        for storefront in first_of_selection(self, request, selected, ACTION_LIMIT):
+            if not storefront.custom_domain:
+                report.skip("no custom domain set", storefront)
+            elif storefront.custom_domain_verified:
+                outcome = storefront_recheck_domain(storefront=storefront)
+                if outcome == "transient":
+                    report.skip("DNS did not answer, nothing changed", storefront.custom_domain)
+                else:
+                    report.ok(RECHECK_OUTCOMES[outcome], storefront.custom_domain)
+            else:
+                try:
+                    storefront_verify_domain(storefront=storefront)
+                except ServiceError as exc:
+                    report.skip(f"not verified ({exc.message})", storefront.custom_domain)
+                else:
+                    report.ok("Verified", storefront.custom_domain)
+        report.send(self, request)
+
+
+@admin.register(Product)
+class ProductAdmin(AuditedModelAdmin):
+    list_display = ["name", "storefront", "price", "currency", "stock", "active", "created_at"]
+    list_filter = ["active", "currency"]
+    list_select_related = ["storefront"]
+    search_fields = ["name", "=id", "storefront__slug", "storefront__store__organization__name"]
+    autocomplete_fields = ["storefront"]
 
 
 class OrderLineInline(admin.TabularInline):
@@ -47,11 +138,20 @@ class OrderLineInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ["product", "name", "quantity", "unit_price", "line_total"]
 
+    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
+
 
 @admin.register(Order)
-class OrderAdmin(AuditedModelAdmin):
+class OrderAdmin(ReadOnlyModelAdmin):
+    """Orders are placed by customers (stock, prices and the emailed code are checked
+    there); here they are history."""
+
     list_display = ["id", "storefront", "customer_email", "total", "currency", "created_at"]
+    list_filter = ["currency"]
     list_select_related = ["storefront"]
+    search_fields = ["=id", "customer_email", "customer_name", "storefront__slug"]
+    date_hierarchy = "created_at"
     readonly_fields = [
         "storefront",
         "customer_email",
@@ -61,3 +161,17 @@ class OrderAdmin(AuditedModelAdmin):
         "created_at",
     ]
     inlines = [OrderLineInline]
+
+
+@admin.register(OrderOtp)
+class OrderOtpAdmin(ReadOnlyModelAdmin):
+    """Codes sent before orders: when, to whom, and whether used. The code's hash is
+    never shown."""
+
+    list_display = ["email", "storefront", "created_at", "expires_at", "attempts", "used_at"]
+    list_filter = [("used_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["storefront"]
+    search_fields = ["email", "storefront__slug"]
+    date_hierarchy = "created_at"
+    fields = ["storefront", "email", "created_at", "expires_at", "attempts", "used_at"]
+    readonly_fields = fields

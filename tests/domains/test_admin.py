@@ -1,0 +1,128 @@
+"""The sending-domain admin actions: re-check now, and restart verification of an SES
+identity that SES gave up on."""
+
+import pytest
+
+from audit.models import AuditEvent
+from domains.models import SendingDomain
+from domains.services import sending_domain_create
+from tests.conftest import OrgTrio
+from tests.dns_server import KnotServer
+from tests.domains.conftest import identity, stubbed_ses
+from tests.domains.test_local_provider import publish
+from tests.test_admin import run_action, superuser_client, text
+from webhooks.models import WebhookEvent
+
+pytestmark = pytest.mark.django_db
+
+TOKENS = ["tok1aaaa", "tok2bbbb", "tok3cccc"]
+
+
+def _published(knot: KnotServer, domain: SendingDomain) -> None:
+    for record in domain.records.all():
+        publish(knot, {"type": record.type, "hostname": record.hostname, "value": record.value})
+
+
+def test_recheck_now_verifies_a_published_domain_and_says_so(
+    trio: OrgTrio, dns: KnotServer, label: str
+) -> None:
+    domain = sending_domain_create(
+        organization=trio.organization, name=f"mail.{label}.example.test"
+    )
+    _published(dns, domain)
+
+    page = text(run_action(superuser_client(), SendingDomain, "recheck", [domain]))
+
+    domain.refresh_from_db()
+    assert domain.status == "verified"
+    assert f"Re-checked, now verified: 1 ({domain.name})" in page
+    assert AuditEvent.objects.filter(action="domain.recheck_requested").count() == 1
+    assert AuditEvent.objects.filter(action="admin.sending_domain.action").exists()
+    assert WebhookEvent.objects.filter(type="domain.verified").count() == 1
+
+
+def test_recheck_now_reports_a_check_that_could_not_run_and_changes_nothing(
+    trio: OrgTrio,
+) -> None:
+    # No `dns` fixture: every question goes to 127.0.0.1:9 and fails, which is transient.
+    domain = sending_domain_create(organization=trio.organization, name="mail.example.test")
+
+    page = text(run_action(superuser_client(), SendingDomain, "recheck", [domain]))
+
+    domain.refresh_from_db()
+    assert domain.status == "pending"
+    assert "Skipped 1, not checked just now, status unchanged" in page
+    assert not WebhookEvent.objects.filter(type__in=["domain.verified", "domain.failed"]).exists()
+
+
+@pytest.fixture
+def ses(settings, aws) -> None:
+    settings.EMAIL_PROVIDER = "ses"
+
+
+def _failed_ses_domain(trio: OrgTrio, name: str) -> SendingDomain:
+    with stubbed_ses() as stub:
+        stub.add_response("create_email_identity", identity(tokens=TOKENS), {"EmailIdentity": name})
+        domain = sending_domain_create(organization=trio.organization, name=name)
+    SendingDomain.objects.filter(pk=domain.pk).update(status=SendingDomain.Status.FAILED)
+    domain.refresh_from_db()
+    return domain
+
+
+def test_restart_verification_starts_a_failed_ses_identity_over(
+    trio: OrgTrio, ses: None, dns: KnotServer, label: str
+) -> None:
+    name = f"mail.{label}.example.test"
+    domain = _failed_ses_domain(trio, name)
+    fresh = ["r1", "r2", "r3"]
+
+    with stubbed_ses() as stub:
+        stub.add_response("delete_email_identity", {}, {"EmailIdentity": name})
+        stub.add_response("create_email_identity", identity(tokens=fresh), {"EmailIdentity": name})
+        stub.add_response("get_email_identity", identity(tokens=fresh), {"EmailIdentity": name})
+        page = text(run_action(superuser_client(), SendingDomain, "restart_verification", [domain]))
+
+    domain.refresh_from_db()
+    assert domain.status == "pending"
+    assert domain.ses_dkim_tokens == fresh
+    assert f"Restarted, now pending: 1 ({name})" in page
+    assert AuditEvent.objects.filter(action="domain.verification_restarted").count() == 1
+
+
+def test_restart_verification_skips_what_has_nothing_to_restart(trio: OrgTrio) -> None:
+    pending = sending_domain_create(organization=trio.organization, name="a.example.test")
+    verified = sending_domain_create(organization=trio.organization, name="b.example.test")
+    SendingDomain.objects.filter(pk=verified.pk).update(
+        provider=SendingDomain.Provider.SES, status=SendingDomain.Status.VERIFIED
+    )
+
+    page = text(
+        run_action(superuser_client(), SendingDomain, "restart_verification", [pending, verified])
+    )
+
+    assert (
+        "Skipped 1, self-managed DKIM has no provider verification to restart: a.example.test."
+        in page
+    )
+    assert (
+        "Skipped 1, verified, only failed domains restart (use Re-check now): b.example.test."
+        in page
+    )
+    assert not AuditEvent.objects.filter(action="domain.recheck_requested").exists()
+    assert SendingDomain.objects.get(pk=verified.pk).status == "verified"
+
+
+def test_a_failed_restart_at_ses_is_reported_as_skipped(
+    trio: OrgTrio, ses: None, label: str
+) -> None:
+    name = f"mail.{label}.example.test"
+    domain = _failed_ses_domain(trio, name)
+
+    with stubbed_ses() as stub:
+        stub.add_client_error("delete_email_identity", "BadRequestException", "nope", 400)
+        stub.add_client_error("create_email_identity", "BadRequestException", "nope", 400)
+        stub.add_client_error("get_email_identity", "BadRequestException", "nope", 400)
+        page = text(run_action(superuser_client(), SendingDomain, "restart_verification", [domain]))
+
+    assert SendingDomain.objects.get(pk=domain.pk).status == "failed"
+    assert "SES did not start over" in page and name in page
