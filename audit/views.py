@@ -17,7 +17,7 @@ READ_PERMISSION = "organization.manage"
 EVENTS_PER_PAGE = 50
 
 
-def _page(request: HttpRequest, form: AuditFilterForm, status: int = 200) -> HttpResponse:
+def _page(request: HttpRequest, form: AuditFilterForm) -> HttpResponse:
     organization = request.organization
     events = AuditEvent.objects.none()
     if form.is_valid():
@@ -40,7 +40,7 @@ def _page(request: HttpRequest, form: AuditFilterForm, status: int = 200) -> Htt
             "actions": actions,
             "filtered": form.is_valid() and bool(form.filters()),
         },
-        status=400 if form.errors else status,
+        status=400 if form.errors else 200,
     )
 
 

@@ -304,6 +304,22 @@ def test_the_delivery_page_lists_attempts_and_resends(
     assert resent["Location"].endswith(f"/deliveries/{again.pk}")
 
 
+def test_deliveries_are_filtered_by_status(trio: OrgTrio, receiver: WebhookReceiver) -> None:
+    endpoint, _ = endpoint_create(organization=trio.organization, url=receiver.url())
+    failed = failed_delivery(endpoint)
+    event = publish(organization=trio.organization, type="domain.created", obj={"id": "dom_2"})
+    pending = WebhookDelivery.objects.get(event=event)
+    owner = signed_in(trio.owner)
+
+    only_failed = owner.get(page(endpoint), {"status": "failed"})
+    every = owner.get(page(endpoint))
+    none_succeeded = owner.get(page(endpoint), {"status": "succeeded"})
+
+    assert [d.pk for d in only_failed.context["page"].object_list] == [failed.pk]
+    assert {d.pk for d in every.context["page"].object_list} == {failed.pk, pending.pk}
+    assert "No deliveries with this status" in none_succeeded.content.decode()
+
+
 def test_owner_deletes_an_endpoint(trio: OrgTrio, receiver: WebhookReceiver) -> None:
     endpoint, _ = endpoint_create(organization=trio.organization, url=receiver.url())
 
