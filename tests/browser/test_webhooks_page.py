@@ -29,7 +29,8 @@ def test_owner_creates_an_endpoint_and_copies_its_secret(page, live_server, trio
     endpoint = WebhookEndpoint.objects.get(organization=trio.organization)
     assert secret == signing_secrets(endpoint)[0]
     assert endpoint.event_types == ["domain.verified"]
-    assert page.evaluate("document.activeElement.id") == "shown-once"
+    # autofocus moves focus once the document has loaded: wait for it, fail if it never does.
+    page.wait_for_function("document.activeElement.id === 'shown-once'")
     page.get_by_role("button", name="Copy").click()
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == secret
@@ -47,3 +48,32 @@ def test_owner_creates_an_endpoint_and_copies_its_secret(page, live_server, trio
     assert wide == [], wide
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "webhook-detail-phone")
+
+
+def overflowing(page) -> list[str]:
+    return page.evaluate(
+        """[...document.querySelectorAll('main *')]
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth)
+            .map(e => e.tagName + '.' + e.className)"""
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_keys_and_the_audit_log_on_a_phone(page, trio: OrgTrio) -> None:
+    sign_in(page, trio.owner)
+    page.set_viewport_size({"width": 390, "height": 844})
+
+    page.goto("/overview/api-keys")
+    page.get_by_label("Name").fill("billing service")
+    page.get_by_role("button", name="Create key").click()
+    raw_key = page.locator("#shown-once-value").text_content()
+    page.get_by_role("button", name="Copy").click()
+    page.wait_for_function("document.querySelector('[data-copy]').textContent === 'Copied'")
+    assert page.evaluate("navigator.clipboard.readText()") == raw_key
+    assert overflowing(page) == []
+    screenshot(page, "api-keys-phone")
+
+    page.goto("/overview/audit?action=api_key.*")
+    assert page.get_by_role("cell", name="api_key.created").is_visible()
+    assert overflowing(page) == []
+    screenshot(page, "audit-phone")
