@@ -8,7 +8,7 @@ from accounts.api import (
     TenantViewSet,
     WhoAmIView,
 )
-from accounts.views import organization_switch_view
+from accounts.views import api_key_list, api_key_revoke_view, organization_switch_view
 from accounts.viewsets import for_surface
 
 v1_router = SimpleRouter(trailing_slash=False)
@@ -48,4 +48,6 @@ dashboard_urls = [
         organization_switch_view,
         name="dashboard-organization-switch",
     ),
+    path("api-keys", api_key_list, name="dashboard-api-keys"),
+    path("api-keys/<str:key_id>/revoke", api_key_revoke_view, name="dashboard-api-key-revoke"),
 ]

@@ -1,17 +1,23 @@
-"""Dashboard pages of the accounts app: the organization switcher."""
+"""Dashboard pages of the accounts app: the organization switcher, and API keys (a new
+key is shown once, in the response to the POST that made it; owners only, as in the API,
+checked here on the server)."""
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.dashboard import safe_next
+from accounts.dashboard import dashboard_page, require_permission, safe_next
+from accounts.forms import ApiKeyForm
 from accounts.permissions import SESSION_ORGANIZATION_KEY
-from accounts.selectors import membership_for
-from accounts.services import organization_switch
+from accounts.selectors import api_keys_for, membership_for
+from accounts.services import IssuedApiKey, api_key_create, api_key_revoke, organization_switch
+
+# API keys act with the owner's permissions: only owners see or manage them.
+API_KEYS_PERMISSION = "organization.manage"
 
 
 class SwitchOrganizationForm(forms.Form):
@@ -44,3 +50,50 @@ def organization_switch_view(request: HttpRequest) -> HttpResponse:
     messages.success(request, f"Now working in {membership.organization.name}.")
     # The page the user was on belonged to the old organization: start from the overview.
     return redirect("dashboard-domains")
+
+
+@dashboard_page
+@require_http_methods(["GET", "POST"])
+def api_key_list(request: HttpRequest) -> HttpResponse:
+    require_permission(request, API_KEYS_PERMISSION)
+    form = ApiKeyForm()
+    issued: IssuedApiKey | None = None
+    if request.method == "POST":
+        form = ApiKeyForm(request.POST)
+        if form.is_valid():
+            issued = api_key_create(
+                organization=request.organization,
+                name=form.cleaned_data["name"],
+                created_by=request.user,
+            )
+            form = ApiKeyForm()
+    response = render(
+        request,
+        "accounts/api_keys.html",
+        {
+            "api_keys": api_keys_for(organization=request.organization).order_by("-created_at"),
+            "form": form,
+            "issued": issued,
+        },
+        status=400 if form.errors else 200,
+    )
+    if issued is not None:
+        # The raw key is in this page only: no browser or proxy cache may keep it.
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@dashboard_page
+@require_POST
+def api_key_revoke_view(request: HttpRequest, key_id: str) -> HttpResponse:
+    require_permission(request, API_KEYS_PERMISSION)
+    api_key = get_object_or_404(api_keys_for(organization=request.organization), pk=key_id)
+    already = not api_key.is_active
+    api_key_revoke(api_key=api_key)
+    if already:
+        messages.info(request, f"{api_key.name} ({api_key.prefix}) was already revoked.")
+    else:
+        messages.success(
+            request, f"{api_key.name} ({api_key.prefix}) revoked. Requests with it now get 401."
+        )
+    return redirect("dashboard-api-keys")

@@ -1,13 +1,10 @@
 """The audit log over the API: list with filters (cursor pages), one event, CSV export.
 Owners only: the log shows who did what, from which address."""
 
-import csv
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from django.http import StreamingHttpResponse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import action
@@ -17,29 +14,12 @@ from rest_framework.response import Response
 
 from accounts.permissions import IsOrganizationOwner
 from accounts.viewsets import OrganizationScopedViewSet
+from audit.export import csv_response
 from audit.models import AuditEvent
 from audit.selectors import audit_events_for
 from audit.serializers import AuditEventSerializer, AuditFilterSerializer
 from config.envelope import respond
 from config.pagination import EnvelopeCursorPagination
-
-CSV_COLUMNS = [
-    "sequence",
-    "id",
-    "occurred_at",
-    "action",
-    "outcome",
-    "actor_type",
-    "actor_id",
-    "actor_name",
-    "targets",
-    "changes",
-    "context",
-    "metadata",
-    "prev_hash",
-    "hash",
-]
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class CsvRenderer(BaseRenderer):
@@ -58,31 +38,6 @@ class CsvRenderer(BaseRenderer):
 
 class AuditPagination(EnvelopeCursorPagination):
     ordering = "-sequence"
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value: Any) -> str:
-    """Spreadsheets run cells that start like a formula; an audit export must not."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def _csv_rows(events: Any) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
-    for event in events.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                event.sequence,
-                event.id,
-                event.occurred_at.isoformat(),
-                *(_cell(getattr(event, column)) for column in CSV_COLUMNS[3:]),
-            ]
-        )
 
 
 class AuditEventViewSet(OrganizationScopedViewSet):
@@ -120,9 +75,4 @@ class AuditEventViewSet(OrganizationScopedViewSet):
     )
     def export(self, request: Request) -> StreamingHttpResponse:
         """Every matching event as CSV (streamed; JSON columns as JSON text)."""
-        events = self._filtered(request)
-        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        response = StreamingHttpResponse(_csv_rows(events), content_type="text/csv; charset=utf-8")
-        filename = f"audit-{request.organization.pk}-{stamp}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return csv_response(self._filtered(request), request.organization.pk)

@@ -184,7 +184,13 @@ def test_production_settings_refuse_to_start_without_a_secret_key() -> None:
 
 def deploy_check(**overrides: str) -> subprocess.CompletedProcess:
     env = {
-        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
+        # The browser tests' conftest sets DJANGO_ALLOW_ASYNC_UNSAFE in this process when it
+        # is collected; a production process never has it, and the check rightly refuses it.
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+        },
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "SECRET_KEY": "x" * 20 + "Zq8#kL2!vN5@pR7$tW9%yB4^" + "m" * 20,
         "ALLOWED_HOSTS": "domainkeeper.example.com",

@@ -236,9 +236,20 @@ def endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     return endpoint
 
 
-def endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> bool:
+RELAY = Actor.system("webhook relay")
+
+
+def endpoint_disable(
+    *,
+    endpoint: WebhookEndpoint,
+    reason: str,
+    actor: Actor | None = RELAY,
+    notify: bool = True,
+) -> bool:
     """Disables it (once; a second call is a no-op), cancels what is still queued for it,
-    and tells the owners. Returns whether this call disabled it."""
+    and tells the owners. Returns whether this call disabled it. By default the relay
+    acts; `actor=None` records whoever the current request acts as (an owner disabling it
+    by hand, who needs no email about their own click: `notify=False`)."""
     now = timezone.now()
     with transaction.atomic():
         disabled = WebhookEndpoint.objects.filter(pk=endpoint.pk, enabled=True).update(
@@ -255,9 +266,10 @@ def endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> bool:
             targets=[target(endpoint, name=endpoint.url)],
             changes={"enabled": [True, False]},
             metadata={"reason": reason},
-            actor=Actor.system("webhook relay"),
+            actor=actor,
         )
-        transaction.on_commit(lambda: notifications.notify_disabled(endpoint, reason))
+        if notify:
+            transaction.on_commit(lambda: notifications.notify_disabled(endpoint, reason))
     endpoint.enabled, endpoint.disabled_reason, endpoint.disabled_at = False, reason, now
     return True
 
