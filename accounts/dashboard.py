@@ -14,7 +14,7 @@ from functools import wraps
 from typing import Any
 
 from django import forms
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -31,9 +31,13 @@ def dashboard_page(view: View) -> View:
     """Signs the user in if needed and sets `request.organization` and
     `request.organization_role`; a user in no organization gets a page that says so."""
 
-    @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            if is_fragment_request(request):
+                # The page's script must not swap a sign-in page in for a fragment.
+                return HttpResponse("Signed out: reload the page.", status=401)
+            return redirect_to_login(request.get_full_path())
         try:
             resolve_organization(request)
         except drf_exceptions.PermissionDenied:

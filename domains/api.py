@@ -122,7 +122,8 @@ class SendingDomainViewSet(OrganizationScopedViewSet):
     def destroy(self, request: Request, pk: str) -> Response:
         domain = self.get_object()
         data = DomainSerializer(domain).data
-        sending_domain_delete(domain=domain)
+        if not sending_domain_delete(domain=domain):
+            raise NotFoundError()  # removed by a request that came just before
         return respond(data, "Domain removed.")
 
     def _verify(self, domain: SendingDomain) -> Response:
@@ -247,5 +248,6 @@ class SendingDomainViewSet(OrganizationScopedViewSet):
         """`DELETE /api/internal/domains?id=dom_...`."""
         domain = self._from_id(request.query_params.get("id"))
         data = DomainSerializer(domain).data
-        sending_domain_delete(domain=domain)
+        if not sending_domain_delete(domain=domain):
+            raise NotFoundError()
         return respond(data, "Domain removed.")

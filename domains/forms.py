@@ -76,12 +76,14 @@ class TestEmailForm(forms.Form):
 class DeleteForm(forms.Form):
     confirm = forms.CharField(label="Type the domain's name to confirm", max_length=253)
 
-    def __init__(self, *args: object, domain_name: str, **kwargs: object) -> None:
+    def __init__(self, *args: object, names: tuple[str, str], **kwargs: object) -> None:
+        """`names`: the display (Unicode) spelling first, then the ASCII one; either is
+        accepted."""
         super().__init__(*args, **kwargs)
-        self.domain_name = domain_name
+        self.names = names
 
     def clean_confirm(self) -> str:
         typed = self.cleaned_data["confirm"].strip().rstrip(".").lower()
-        if typed != self.domain_name.lower():
-            raise forms.ValidationError(f"Type {self.domain_name} exactly to delete it.")
+        if typed not in {name.lower() for name in self.names}:
+            raise forms.ValidationError(f"Type {self.names[0]} exactly to delete it.")
         return typed

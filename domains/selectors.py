@@ -16,6 +16,9 @@ from domains.models import SendingDomain
 
 SENDER_CACHE_SECONDS = 60
 WARMUP_BASE = 50
+# The formula passes any real day's volume within weeks and 64-bit integers by day 58; the
+# cap is held at the largest count the counter's column stores, which no domain reaches.
+WARMUP_CAP_CEILING = 2**31 - 1
 
 
 def sending_domains_for(*, organization: Any) -> QuerySet[SendingDomain]:
@@ -111,5 +114,6 @@ def warmup_cap(domain: SendingDomain | SenderDomain, now: datetime | None = None
     days_in = (now.date() - domain.warmup_started_at.astimezone(now.tzinfo).date()).days
     days_in = max(days_in, 0)
     if days_in < domain.warmup_total_days:
-        return WarmupLimit(WARMUP_BASE * 2**days_in, days_in, domain.warmup_total_days)
+        cap = min(WARMUP_BASE * 2**days_in, WARMUP_CAP_CEILING)
+        return WarmupLimit(cap, days_in, domain.warmup_total_days)
     return WarmupLimit(None, days_in, domain.warmup_total_days)

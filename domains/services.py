@@ -846,16 +846,23 @@ def _delete_at_provider(domain: SendingDomain, region: str | None = None) -> str
 
 def sending_domain_delete(
     *, domain: SendingDomain, reason: str = "", call_provider: bool = True
-) -> None:
-    provider_error = _delete_at_provider(domain) if call_provider else ""
+) -> bool:
+    """Deletes the domain (at the provider too) and announces it, once: a second delete
+    of the same row (a double click, two tabs) waits for the first and finds nothing,
+    returning False."""
     with transaction.atomic():
+        locked = SendingDomain.objects.select_for_update().filter(pk=domain.pk)
+        if not list(locked.values_list("pk", flat=True)):
+            return False
+        provider_error = _delete_at_provider(domain) if call_provider else ""
         _announce(
             domain,
             "domain.removed",
             metadata={"provider_error": provider_error, "reason": reason},
         )
-        domain.delete()
+        SendingDomain.objects.filter(pk=domain.pk).delete()
     sender_cache_forget(domain)
+    return True
 
 
 # --- warmup bookkeeping -----------------------------------------------------------------

@@ -65,9 +65,11 @@ def domain_list(request: HttpRequest) -> HttpResponse:
     domains = (
         sending_domains_for(organization=organization)
         .annotate(
-            total_records=Count("records"),
+            # Required records, as the card counts them (DMARC is recommended, not required).
+            total_records=Count("records", filter=Q(records__required=True)),
             verified_records=Count(
-                "records", filter=Q(records__status=DomainRecord.Status.VERIFIED)
+                "records",
+                filter=Q(records__required=True, records__status=DomainRecord.Status.VERIFIED),
             ),
         )
         .order_by("-created_at")
@@ -258,10 +260,12 @@ def domain_test_email(request: HttpRequest, domain_id: str) -> HttpResponse:
 def domain_delete(request: HttpRequest, domain_id: str) -> HttpResponse:
     domain = _domain(request, domain_id)
     require_permission(request, "domains.manage")
-    form = DeleteForm(request.POST or None, domain_name=domain.display_name)
+    form = DeleteForm(request.POST or None, names=(domain.display_name, domain.name))
     if request.method == "POST" and form.is_valid():
-        sending_domain_delete(domain=domain, reason="deleted from the dashboard")
-        messages.success(request, f"{domain.display_name} removed.")
+        if sending_domain_delete(domain=domain, reason="deleted from the dashboard"):
+            messages.success(request, f"{domain.display_name} removed.")
+        else:
+            messages.info(request, f"{domain.display_name} was already removed.")
         return redirect("dashboard-domains")
     return render(
         request,

@@ -54,34 +54,82 @@
       return;
     }
     var button = form.querySelector("button[type=submit][data-busy]");
-    if (button) { button.disabled = true; button.textContent = button.dataset.busy; }
+    if (button) {
+      button.dataset.idle = button.textContent;
+      button.disabled = true;
+      button.textContent = button.dataset.busy;
+    }
   });
 
-  function scheduleRefresh(element) {
+  function refreshStopped(element, text) {
+    if (element.querySelector("[data-refresh-stopped]")) return;
+    var notice = document.createElement("p");
+    notice.className = "notice";
+    notice.setAttribute("role", "alert");
+    notice.setAttribute("data-refresh-stopped", "");
+    notice.textContent = text;
+    element.insertBefore(notice, element.firstChild);
+  }
+
+  // What had focus inside the fragment, found again in the fresh copy by its label.
+  function focusKey(element) {
+    var active = document.activeElement;
+    if (!active || !element.contains(active)) return null;
+    return active.getAttribute("aria-label") || active.textContent.trim();
+  }
+
+  function refocus(fresh, key) {
+    if (!key) return;
+    var candidates = fresh.querySelectorAll("button, a, input, select, textarea");
+    for (var i = 0; i < candidates.length; i++) {
+      var c = candidates[i];
+      if ((c.getAttribute("aria-label") || c.textContent.trim()) === key) { c.focus(); return; }
+    }
+  }
+
+  function scheduleRefresh(element, failures) {
     var url = element.dataset.refreshUrl;
     if (!url) return;
-    var seconds = parseFloat(element.dataset.refreshSeconds || "5");
+    failures = failures || 0;
+    var seconds = parseFloat(element.dataset.refreshSeconds || "5") * Math.pow(2, Math.min(failures, 4));
     window.setTimeout(function () {
       if (!element.isConnected) return;
-      if (document.hidden) { scheduleRefresh(element); return; }
-      fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
+      if (document.hidden) { scheduleRefresh(element, failures); return; }
+      fetch(url, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin", redirect: "manual" })
         .then(function (response) {
+          if (response.status === 401 || response.status === 403 || response.status === 404 || response.type === "opaqueredirect") {
+            refreshStopped(element, "This page stopped updating (signed out, or the item is gone). Reload the page.");
+            return null;
+          }
           if (!response.ok) throw new Error("HTTP " + response.status);
           return response.text();
         })
         .then(function (html) {
+          if (html === null) return;
           var holder = document.createElement("div");
           holder.innerHTML = html.trim();
           var fresh = holder.firstElementChild;
-          if (!fresh) return;
+          if (!fresh || fresh.id !== element.id) throw new Error("not the expected fragment");
+          if (fresh.innerHTML === element.innerHTML) { scheduleRefresh(element, 0); return; }
+          var key = focusKey(element);
           element.replaceWith(fresh);
-          scheduleRefresh(fresh);
+          refocus(fresh, key);
+          scheduleRefresh(fresh, 0);
         })
-        .catch(function () { scheduleRefresh(element); });
+        .catch(function () { scheduleRefresh(element, failures + 1); });
     }, seconds * 1000);
   }
 
+  // Back to a page from the browser's cache: its busy buttons are not busy any more.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;
+    document.querySelectorAll("button[data-busy][disabled]").forEach(function (button) {
+      button.disabled = false;
+      if (button.dataset.idle) button.textContent = button.dataset.idle;
+    });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("[data-refresh-url]").forEach(scheduleRefresh);
+    document.querySelectorAll("[data-refresh-url]").forEach(function (element) { scheduleRefresh(element, 0); });
   });
 })();

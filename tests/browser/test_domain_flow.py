@@ -124,3 +124,18 @@ def test_the_domain_pages_fit_a_phone_screen(browser, live_server, trio: OrgTrio
         expect(phone.get_by_role("button", name="Verify now")).to_be_visible()
     finally:
         context.close()
+
+
+def test_a_card_whose_session_ended_says_so_and_keeps_its_records(
+    page, live_server, trio: OrgTrio
+) -> None:
+    domain = sending_domain_create(organization=trio.organization, name="mail.acme.test")
+    sign_in(page, trio.owner)
+    page.goto(f"/overview/domains/{domain.pk}")
+    card = page.locator("#domain-card")
+    expect(card.locator("tr[data-record]")).to_have_count(domain.records.count())
+
+    page.context.clear_cookies()  # signed out elsewhere, or the session expired
+
+    expect(card.get_by_role("alert")).to_contain_text("stopped updating", timeout=15_000)
+    expect(card.locator("tr[data-record]")).to_have_count(domain.records.count())

@@ -3,6 +3,7 @@ identity that SES gave up on."""
 
 import pytest
 
+from accounts.models import Tenant
 from audit.models import AuditEvent
 from domains.models import SendingDomain
 from domains.services import sending_domain_create
@@ -126,3 +127,76 @@ def test_a_failed_restart_at_ses_is_reported_as_skipped(
 
     assert SendingDomain.objects.get(pk=domain.pk).status == "failed"
     assert "SES did not start over" in page and name in page
+
+
+# --- found in review -----------------------------------------------------------------------
+
+
+def test_what_a_recheck_cannot_finish_in_its_time_budget_goes_to_the_worker(
+    trio: OrgTrio, dns: KnotServer, label: str, monkeypatch
+) -> None:
+    monkeypatch.setattr("domains.admin.ACTION_TIME_BUDGET", -1.0)  # spent before the first
+    domains = [
+        sending_domain_create(organization=trio.organization, name=f"{n}.{label}.example.test")
+        for n in ("a", "b")
+    ]
+    for domain in domains:
+        _published(dns, domain)
+
+    page = text(run_action(superuser_client(), SendingDomain, "recheck", domains))
+
+    assert "Queued for the worker (checked within a minute): 2" in page
+    # The worker (eager in tests) ran the engine's check on both.
+    assert set(SendingDomain.objects.values_list("status", flat=True)) == {"verified"}
+
+
+def _change_form_data(client, domain: SendingDomain) -> dict:
+    page = client.get(f"/admin/domains/sendingdomain/{domain.pk}/change/")
+    form = page.context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k in form.fields}
+    data.update(
+        {
+            "records-TOTAL_FORMS": str(domain.records.count()),
+            "records-INITIAL_FORMS": str(domain.records.count()),
+            "records-MIN_NUM_FORMS": "0",
+            "records-MAX_NUM_FORMS": "1000",
+        }
+    )
+    for i, record in enumerate(domain.records.all()):
+        data[f"records-{i}-id"] = record.pk
+        data[f"records-{i}-domain"] = domain.pk
+    return data
+
+
+def test_staff_bind_only_the_domains_own_organizations_tenant_and_nothing_else_changes(
+    trio: OrgTrio,
+) -> None:
+    domain = sending_domain_create(organization=trio.organization, name="mail.example.test")
+    ours = Tenant.objects.create(organization=trio.organization, name="Ours")
+    theirs = Tenant.objects.create(organization=trio.other_organization, name="Theirs")
+    client = superuser_client()
+
+    refused = client.post(
+        f"/admin/domains/sendingdomain/{domain.pk}/change/",
+        {**_change_form_data(client, domain), "tenant": theirs.pk},
+    )
+    assert refused.status_code == 200  # the form again, with the error
+    assert refused.context["adminform"].form.errors["tenant"]
+
+    moved = client.post(
+        f"/admin/domains/sendingdomain/{domain.pk}/change/",
+        {
+            **_change_form_data(client, domain),
+            "tenant": ours.pk,
+            "organization": trio.other_organization.pk,
+            "region": "xx-nowhere-9",
+            "warmup_total_days": "30000",
+        },
+    )
+    assert moved.status_code == 302
+    domain.refresh_from_db()
+    assert domain.tenant == ours
+    assert domain.organization == trio.organization
+    assert domain.region == "us-east-1"
+    assert domain.warmup_total_days == 14
+    assert WebhookEvent.objects.filter(type="domain.tenant_changed").count() == 1
