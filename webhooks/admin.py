@@ -79,7 +79,9 @@ class WebhookEndpointAdmin(AuditedModelAdmin):
         report = ActionReport()
         reason = f"Disabled by {request.user} (staff)."
         for endpoint in queryset:
-            if endpoint_disable(endpoint=endpoint, reason=reason):
+            # The staff user acts (actor=None: whoever the request acts as), and the owners
+            # are told, since it was not their own click.
+            if endpoint_disable(endpoint=endpoint, reason=reason, actor=None):
                 report.ok("Disabled", endpoint)
             else:
                 report.skip("already disabled", endpoint)

@@ -72,7 +72,8 @@ def test_disable_cancels_queued_deliveries_and_enable_brings_it_back(
     assert f"Disabled: 1 ({endpoint.url})" in disabled
     assert f"Skipped 1, already disabled: {endpoint.url}" in again
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"cancelled"}
-    assert AuditEvent.objects.filter(action="webhook_endpoint.disabled").count() == 1
+    disabled_event = AuditEvent.objects.get(action="webhook_endpoint.disabled")
+    assert (disabled_event.actor_type, disabled_event.actor_name) == ("user", "root@example.test")
 
     enabled = text(run_action(client, WebhookEndpoint, "enable", [endpoint]))
     endpoint.refresh_from_db()
