@@ -8,6 +8,7 @@ from typing import Any
 
 import idna
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -151,7 +152,7 @@ class DomainkeeperAdminSite(admin.AdminSite):
                     rows=[
                         (
                             model_admin.domain_search_label(obj),
-                            reverse(f"{url_name}_change", args=[obj.pk]),
+                            reverse(f"{url_name}_change", args=[quote(obj.pk)]),
                             model_admin.domain_search_detail(obj),
                         )
                         for obj in queryset.select_related()[:SEARCH_RESULTS_PER_MODEL]

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import Permission
 from django.http import HttpResponse
 from django.test import Client
@@ -84,7 +85,8 @@ def text(response: HttpResponse) -> str:
 
 def admin_url(obj: object, view: str = "change") -> str:
     opts = obj._meta
-    args = [] if view in ("changelist", "add") else [obj.pk]
+    # As the admin's own links do: our ids hold "_", the admin's escape character.
+    args = [] if view in ("changelist", "add") else [quote(obj.pk)]
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=args)
 
 
@@ -248,6 +250,28 @@ def test_the_search_spans_organizations_and_says_when_nothing_matches(
 
     assert admin_url(theirs) in found and admin_url(world.domain) not in found
     assert "Sending domains: 0" in nothing and "No matches." in nothing
+
+
+def test_a_search_result_opens_even_when_its_id_looks_like_an_admin_escape(
+    trio: OrgTrio,
+) -> None:
+    # "_2F" is how the admin escapes "/" in a URL: an unescaped link to this id opens
+    # nothing (a redirect to the index) instead of the domain.
+    domain = SendingDomain.objects.create(
+        id="dom_2Fwhatever",
+        organization=trio.organization,
+        name="mail.escape.test",
+        display_name="mail.escape.test",
+        provider="local",
+        region="us-east-1",
+    )
+    client = superuser_client()
+
+    found = text(client.get(reverse("admin:domain_search"), {"q": "mail.escape.test"}))
+    link = admin_url(domain)
+
+    assert link in found
+    assert client.get(link).status_code == 200
 
 
 def test_the_index_has_the_domain_search_box(world: World) -> None:

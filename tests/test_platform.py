@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.core.management import call_command
 from django.test import Client
 
@@ -100,7 +101,7 @@ def test_admin_creates_an_api_key_and_shows_the_secret_once(trio: OrgTrio) -> No
     key = ApiKey.objects.get(name="from admin")
     shown = [str(m) for m in response.context["messages"]]
     assert any(key.prefix in message for message in shown)
-    change_page = client.get(f"/admin/accounts/apikey/{key.pk}/change/").content.decode()
+    change_page = client.get(f"/admin/accounts/apikey/{quote(key.pk)}/change/").content.decode()
     assert key.secret_hash not in change_page
 
 
@@ -112,7 +113,7 @@ def test_admin_pages_render(trio: OrgTrio) -> None:
 
     for url in (
         "/admin/accounts/organization/",
-        f"/admin/accounts/organization/{trio.organization.pk}/change/",
+        f"/admin/accounts/organization/{quote(trio.organization.pk)}/change/",
         "/admin/accounts/user/",
         "/admin/accounts/tenant/",
         "/admin/accounts/apikey/",

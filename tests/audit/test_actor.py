@@ -2,6 +2,7 @@
 
 import pytest
 from celery import shared_task
+from django.contrib.admin.utils import quote
 from rest_framework.test import APIClient
 
 from accounts.models import Tenant
@@ -111,7 +112,7 @@ def test_the_admins_staff_user_with_field_changes(trio: OrgTrio, client) -> None
     tenant = tenant_create(organization=trio.organization, name="Retail")
 
     client.post(
-        f"/admin/accounts/tenant/{tenant.pk}/change/",
+        f"/admin/accounts/tenant/{quote(tenant.pk)}/change/",
         {"organization": trio.organization.pk, "name": "Retail EU", "external_id": ""},
     )
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.contrib.admin.utils import quote
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -124,7 +125,7 @@ def test_moving_an_object_to_another_organization_is_seen_by_both(
     tenant = tenant_create(organization=trio.organization, name="Retail")
 
     admin_client.post(
-        f"/admin/accounts/tenant/{tenant.pk}/change/",
+        f"/admin/accounts/tenant/{quote(tenant.pk)}/change/",
         {"organization": trio.other_organization.pk, "name": "Retail", "external_id": ""},
     )
 
@@ -154,7 +155,7 @@ def test_an_inline_role_change_is_recorded_with_its_values(trio: OrgTrio, admin_
             f"memberships-{i}-role": "owner" if m.user_id == trio.staff.pk else m.role,
         }
 
-    response = admin_client.post(f"/admin/accounts/organization/{org.pk}/change/", data)
+    response = admin_client.post(f"/admin/accounts/organization/{quote(org.pk)}/change/", data)
 
     assert response.status_code == 302
     event = AuditEvent.objects.get(action="admin.membership.changed")

@@ -2,6 +2,7 @@
 identity that SES gave up on."""
 
 import pytest
+from django.contrib.admin.utils import quote
 
 from accounts.models import Tenant
 from audit.models import AuditEvent
@@ -151,7 +152,7 @@ def test_what_a_recheck_cannot_finish_in_its_time_budget_goes_to_the_worker(
 
 
 def _change_form_data(client, domain: SendingDomain) -> dict:
-    page = client.get(f"/admin/domains/sendingdomain/{domain.pk}/change/")
+    page = client.get(f"/admin/domains/sendingdomain/{quote(domain.pk)}/change/")
     form = page.context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None and k in form.fields}
     data.update(
@@ -177,14 +178,14 @@ def test_staff_bind_only_the_domains_own_organizations_tenant_and_nothing_else_c
     client = superuser_client()
 
     refused = client.post(
-        f"/admin/domains/sendingdomain/{domain.pk}/change/",
+        f"/admin/domains/sendingdomain/{quote(domain.pk)}/change/",
         {**_change_form_data(client, domain), "tenant": theirs.pk},
     )
     assert refused.status_code == 200  # the form again, with the error
     assert refused.context["adminform"].form.errors["tenant"]
 
     moved = client.post(
-        f"/admin/domains/sendingdomain/{domain.pk}/change/",
+        f"/admin/domains/sendingdomain/{quote(domain.pk)}/change/",
         {
             **_change_form_data(client, domain),
             "tenant": ours.pk,

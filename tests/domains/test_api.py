@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.contrib.admin.utils import quote
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -285,7 +286,7 @@ def test_the_admin_lists_and_shows_domains(trio: OrgTrio, domain: SendingDomain,
     client.force_login(User.objects.create_superuser("root@example.test", "pw"))
 
     assert client.get("/admin/domains/sendingdomain/").status_code == 200
-    page = client.get(f"/admin/domains/sendingdomain/{domain.pk}/change/")
+    page = client.get(f"/admin/domains/sendingdomain/{quote(domain.pk)}/change/")
     assert page.status_code == 200
     assert b"dk1._domainkey" in page.content
     assert b"PRIVATE KEY" not in page.content
@@ -340,7 +341,9 @@ def test_deleting_in_the_admin_goes_through_the_service(
 
     client.force_login(User.objects.create_superuser("root@example.test", "pw"))
 
-    response = client.post(f"/admin/domains/sendingdomain/{domain.pk}/delete/", {"post": "yes"})
+    response = client.post(
+        f"/admin/domains/sendingdomain/{quote(domain.pk)}/delete/", {"post": "yes"}
+    )
 
     assert response.status_code == 302
     assert not SendingDomain.objects.filter(pk=domain.pk).exists()

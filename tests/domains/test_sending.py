@@ -13,6 +13,7 @@ import dns.resolver
 import pytest
 import redis
 import time_machine
+from django.contrib.admin.utils import quote
 from django.core import mail
 from django.db import connection
 from django.utils import timezone
@@ -688,12 +689,12 @@ def test_staff_read_the_send_log_in_the_admin(v1: APIClient, domain: SendingDoma
     client.force_login(User.objects.create_superuser("root@example.test", "pw"))
 
     listing = client.get("/admin/domains/message/", {"q": domain.name})
-    page = client.get(f"/admin/domains/message/{sent['id']}/change/")
+    page = client.get(f"/admin/domains/message/{quote(sent['id'])}/change/")
 
     assert listing.status_code == page.status_code == 200
     assert sent["id"].encode() in listing.content
     assert b"Your receipt" in page.content
-    assert client.post(f"/admin/domains/message/{sent['id']}/delete/").status_code == 403
+    assert client.post(f"/admin/domains/message/{quote(sent['id'])}/delete/").status_code == 403
 
 
 def test_a_tenant_bound_in_the_admin_reaches_the_next_send(
@@ -704,7 +705,7 @@ def test_a_tenant_bound_in_the_admin_reaches_the_next_send(
     tenant = Tenant.objects.create(organization=trio.organization, name="A")
     assert v1.post("/api/v1/emails", _body(domain), format="json").status_code == 201  # cached
     client.force_login(User.objects.create_superuser("root@example.test", "pw"))
-    page = client.get(f"/admin/domains/sendingdomain/{domain.pk}/change/")
+    page = client.get(f"/admin/domains/sendingdomain/{quote(domain.pk)}/change/")
     form = page.context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None and k in form.fields}
     data.update(
@@ -722,7 +723,7 @@ def test_a_tenant_bound_in_the_admin_reaches_the_next_send(
         data[f"records-{i}-domain"] = domain.pk
     data = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data.items()}
 
-    saved = client.post(f"/admin/domains/sendingdomain/{domain.pk}/change/", data)
+    saved = client.post(f"/admin/domains/sendingdomain/{quote(domain.pk)}/change/", data)
     response = v1.post("/api/v1/emails", _body(domain), format="json")
 
     assert saved.status_code == 302, saved.content[:2000]

@@ -1,6 +1,7 @@
 """The storefront custom-domain contract, request by request, with its exact messages."""
 
 import pytest
+from django.contrib.admin.utils import quote
 from rest_framework.test import APIClient
 
 from storefronts.models import Storefront
@@ -301,7 +302,7 @@ def test_unpublishing_in_the_admin_stops_the_domain_at_once(storefront: Storefro
     client.force_login(User.objects.create_superuser("root@example.test", "pw"))
 
     client.post(
-        f"/admin/storefronts/storefront/{storefront.pk}/change/",
+        f"/admin/storefronts/storefront/{quote(storefront.pk)}/change/",
         {
             "slug": "mystore",
             "title": "My Store",
