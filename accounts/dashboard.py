@@ -70,7 +70,7 @@ def show_service_error(form: forms.Form, exc: ServiceError) -> None:
                 form.add_error(name, message)
             placed = True
     if not placed:
-        form.add_error(None, exc.friendly_message or exc.message)
+        form.add_error(None, exc.dashboard_message)
 
 
 def safe_next(request: HttpRequest, fallback: str) -> str:

@@ -65,9 +65,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     view = context.get("view")
     headers: dict[str, str] = {}
     if isinstance(exc, ServiceError):
-        message = exc.message
-        if getattr(view, "api_surface", None) == "internal" and exc.friendly_message:
-            message = exc.friendly_message
+        internal = getattr(view, "api_surface", None) == "internal"
+        message = exc.dashboard_message if internal else exc.message
         body = error_body(exc.code, message, exc.errors, **exc.extra)
         set_rollback()
         return Response(body, status=exc.status, headers=exc.headers or None)

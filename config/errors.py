@@ -32,6 +32,11 @@ class ServiceError(Exception):
         self.headers = headers or {}  # e.g. Retry-After on a 429
         super().__init__(self.message)
 
+    @property
+    def dashboard_message(self) -> str:
+        """What a person in the dashboard (pages or internal API) reads."""
+        return self.friendly_message or self.message
+
 
 class NotFoundError(ServiceError):
     code = "NOT_FOUND"

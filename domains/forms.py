@@ -3,7 +3,8 @@
 from django import forms
 from django.conf import settings
 
-from accounts.models import Organization, Tenant
+from accounts.forms import add_tenant_field
+from accounts.models import Organization
 
 
 class AddDomainForm(forms.Form):
@@ -22,20 +23,12 @@ class AddDomainForm(forms.Form):
             }
         ),
     )
-    tenant = forms.ChoiceField(label="Tenant", required=False)
     # The service names the field it refuses as `name`, `domain` or `tenant_id`.
     error_aliases = {"name": "domain", "tenant_id": "tenant", "tenantId": "tenant"}
 
     def __init__(self, *args: object, organization: Organization, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        tenants = Tenant.objects.filter(organization=organization).order_by("name")
-        self.fields["tenant"].choices = [("", "No tenant"), *((t.pk, t.name) for t in tenants)]
-        if len(self.fields["tenant"].choices) == 1:
-            del self.fields["tenant"]
-
-
-class VerifyForm(forms.Form):
-    """No fields: a POST that re-checks now."""
+        add_tenant_field(self, organization)
 
 
 class WarmupForm(forms.Form):
@@ -60,13 +53,11 @@ class RegionForm(forms.Form):
 
 
 class TenantForm(forms.Form):
-    tenant = forms.ChoiceField(label="Tenant", required=False)
     error_aliases = {"tenant_id": "tenant"}
 
     def __init__(self, *args: object, organization: Organization, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        tenants = Tenant.objects.filter(organization=organization).order_by("name")
-        self.fields["tenant"].choices = [("", "No tenant"), *((t.pk, t.name) for t in tenants)]
+        add_tenant_field(self, organization, always=True)
 
 
 class TestEmailForm(forms.Form):

@@ -3,6 +3,7 @@ with the pending card (records, copy buttons, hints, verify and diagnose), warmu
 tenant, a test email and delete. Owner-only actions are refused here on the server, not
 only hidden in the template."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms as forms_module
@@ -49,12 +50,11 @@ def domain_list(request: HttpRequest) -> HttpResponse:
         require_permission(request, "domains.manage")
         form = AddDomainForm(request.POST, organization=organization)
         if form.is_valid():
-            tenant_id = form.cleaned_data.get("tenant") or None
             try:
                 domain = sending_domain_create(
                     organization=organization,
                     name=form.cleaned_data["domain"],
-                    tenant=organization.tenants.filter(pk=tenant_id).first() if tenant_id else None,
+                    tenant=form.cleaned_data.get("tenant"),
                     name_field="domain",
                 )
             except ServiceError as exc:
@@ -77,7 +77,7 @@ def domain_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "domains/list.html",
-        {"domains": domains, "form": form, "statuses": SendingDomain.Status},
+        {"domains": domains, "form": form},
         status=400 if form.errors else 200,
     )
 
@@ -98,7 +98,6 @@ def _card_context(domain: SendingDomain) -> dict[str, Any]:
         "records": records,
         "required_total": len(required),
         "required_verified": sum(1 for r in required if r.status == DomainRecord.Status.VERIFIED),
-        "failing": [r for r in records if r.hint],
     }
 
 
@@ -115,7 +114,8 @@ def _detail(
     limit = warmup_cap(domain, now)
     context = _card_context(domain) | {
         "warmup": limit,
-        "sent_today": send_counter().count(domain.pk, now.date()),
+        # Counted only while a cap applies (the send path takes no slot otherwise).
+        "sent_today": send_counter().count(domain.pk, now.date()) if limit.cap else None,
         "warmup_resets_at": next_utc_midnight(now),
         "warmup_form": WarmupForm(initial={"total_days": domain.warmup_total_days}),
         "region_form": RegionForm(
@@ -176,83 +176,90 @@ def domain_diagnose(request: HttpRequest, domain_id: str) -> HttpResponse:
     return _detail(request, domain, diagnosis=sending_domain_diagnose(domain=domain))
 
 
-@dashboard_page
-@require_POST
-def domain_warmup(request: HttpRequest, domain_id: str) -> HttpResponse:
+def _domain_form_post(
+    request: HttpRequest,
+    domain_id: str,
+    form_name: str,
+    make_form: Callable[[], forms_module.Form],
+    act: Callable[[SendingDomain, dict[str, Any], forms_module.Form], str | None],
+) -> HttpResponse:
+    """An owner's form on the domain's page: valid and done (`act` returns what to tell
+    the owner) goes back to the page; a refusal, shown next to its field, re-renders it."""
     require_permission(request, "domains.manage")
     domain = _domain(request, domain_id)
-    form = WarmupForm(request.POST)
+    form = make_form()
     if form.is_valid():
         try:
-            sending_domain_start_warmup(domain=domain, total_days=form.cleaned_data["total_days"])
+            done = act(domain, form.cleaned_data, form)
         except ServiceError as exc:
             show_service_error(form, exc)
         else:
-            messages.success(request, "Warmup started: daily caps apply from today.")
-            return redirect("dashboard-domain", domain_id=domain.pk)
-    return _detail(request, domain, forms={"warmup_form": form}, status=400)
+            if done:
+                messages.success(request, done)
+                return redirect("dashboard-domain", domain_id=domain.pk)
+    return _detail(request, domain, forms={form_name: form}, status=400)
+
+
+@dashboard_page
+@require_POST
+def domain_warmup(request: HttpRequest, domain_id: str) -> HttpResponse:
+    def act(domain: SendingDomain, data: dict[str, Any], form: forms_module.Form) -> str:
+        sending_domain_start_warmup(domain=domain, total_days=data["total_days"])
+        return "Warmup started: daily caps apply from today."
+
+    return _domain_form_post(
+        request, domain_id, "warmup_form", lambda: WarmupForm(request.POST), act
+    )
 
 
 @dashboard_page
 @require_POST
 def domain_region(request: HttpRequest, domain_id: str) -> HttpResponse:
-    require_permission(request, "domains.manage")
-    domain = _domain(request, domain_id)
-    form = RegionForm(request.POST)
-    if form.is_valid():
-        try:
-            sending_domain_set_region(
-                domain=domain,
-                region=form.cleaned_data["region"],
-                fallback_region=form.cleaned_data["fallback_region"],
-            )
-        except ServiceError as exc:
-            show_service_error(form, exc)
-        else:
-            messages.success(request, "Region updated.")
-            return redirect("dashboard-domain", domain_id=domain.pk)
-    return _detail(request, domain, forms={"region_form": form}, status=400)
+    def act(domain: SendingDomain, data: dict[str, Any], form: forms_module.Form) -> str:
+        sending_domain_set_region(
+            domain=domain, region=data["region"], fallback_region=data["fallback_region"]
+        )
+        return "Region updated."
+
+    return _domain_form_post(
+        request, domain_id, "region_form", lambda: RegionForm(request.POST), act
+    )
 
 
 @dashboard_page
 @require_POST
 def domain_tenant(request: HttpRequest, domain_id: str) -> HttpResponse:
-    require_permission(request, "domains.manage")
-    domain = _domain(request, domain_id)
-    form = TenantForm(request.POST, organization=request.organization)
-    if form.is_valid():
-        tenant_id = form.cleaned_data["tenant"]
-        tenant = request.organization.tenants.filter(pk=tenant_id).first() if tenant_id else None
-        try:
-            sending_domain_set_tenant(domain=domain, tenant=tenant)
-        except ServiceError as exc:
-            show_service_error(form, exc)
-        else:
-            messages.success(request, "Tenant bound." if tenant else "Tenant unbound.")
-            return redirect("dashboard-domain", domain_id=domain.pk)
-    return _detail(request, domain, forms={"tenant_form": form}, status=400)
+    def act(domain: SendingDomain, data: dict[str, Any], form: forms_module.Form) -> str:
+        tenant = data.get("tenant")
+        sending_domain_set_tenant(domain=domain, tenant=tenant)
+        return "Tenant bound." if tenant else "Tenant unbound."
+
+    return _domain_form_post(
+        request,
+        domain_id,
+        "tenant_form",
+        lambda: TenantForm(request.POST, organization=request.organization),
+        act,
+    )
 
 
 @dashboard_page
 @require_POST
 def domain_test_email(request: HttpRequest, domain_id: str) -> HttpResponse:
-    require_permission(request, "domains.manage")
-    domain = _domain(request, domain_id)
-    form = TestEmailForm(request.POST)
-    if form.is_valid():
+    def act(domain: SendingDomain, data: dict[str, Any], form: forms_module.Form) -> str | None:
         try:
-            message = sending_domain_send_test_email(domain=domain, to=form.cleaned_data["to"])
+            message = sending_domain_send_test_email(domain=domain, to=data["to"])
         except ValueError as exc:
             form.add_error("to", str(exc))
-        except ServiceError as exc:
-            show_service_error(form, exc)
-        else:
-            if message.status == Message.Status.FAILED:
-                form.add_error(None, f"The provider refused the message: {message.error_message}")
-            else:
-                messages.success(request, f"Test email sent to {form.cleaned_data['to']}.")
-                return redirect("dashboard-domain", domain_id=domain.pk)
-    return _detail(request, domain, forms={"test_email_form": form}, status=400)
+            return None
+        if message.status == Message.Status.FAILED:
+            form.add_error(None, f"The provider refused the message: {message.error_message}")
+            return None
+        return f"Test email sent to {data['to']}."
+
+    return _domain_form_post(
+        request, domain_id, "test_email_form", lambda: TestEmailForm(request.POST), act
+    )
 
 
 @dashboard_page

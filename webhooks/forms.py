@@ -7,7 +7,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.html import format_html
 
-from accounts.models import Organization, Tenant
+from accounts.forms import add_tenant_field
+from accounts.models import Organization
 from webhooks.event_types import EVENT_TYPES
 
 
@@ -39,20 +40,16 @@ class EndpointForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Leave all unchecked to receive every event type, including future ones.",
     )
-    tenant = forms.ChoiceField(
-        label="Tenant",
-        required=False,
-        help_text="Only this tenant's events. None: events that belong to no tenant.",
-    )
     # The service names the fields it refuses as the API does.
     error_aliases = {"tenant_id": "tenant"}
 
     def __init__(self, *args: object, organization: Organization, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        tenants = Tenant.objects.filter(organization=organization).order_by("name")
-        self.fields["tenant"].choices = [("", "No tenant"), *((t.pk, t.name) for t in tenants)]
-        if len(self.fields["tenant"].choices) == 1:
-            del self.fields["tenant"]
+        add_tenant_field(
+            self,
+            organization,
+            help_text="Only this tenant's events. None: events that belong to no tenant.",
+        )
 
 
 class RecoverForm(forms.Form):

@@ -13,7 +13,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.dashboard import dashboard_page, require_permission, show_service_error
-from accounts.models import Organization, Tenant
 from config.errors import ServiceError
 from webhooks.forms import EndpointForm, RecoverForm
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -42,10 +41,6 @@ def _endpoint(request: HttpRequest, endpoint_id: str) -> WebhookEndpoint:
     )
 
 
-def _tenant(organization: Organization, tenant_id: str) -> Tenant | None:
-    return Tenant.objects.filter(organization=organization, pk=tenant_id).first()
-
-
 def _shown_once(response: HttpResponse) -> HttpResponse:
     """A page that shows a secret must not be kept by the browser or a proxy, so Back and
     the cache cannot show it again."""
@@ -70,7 +65,7 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
                     url=data["url"],
                     description=data["description"],
                     event_types=data["event_types"],
-                    tenant=_tenant(organization, data["tenant"]) if data.get("tenant") else None,
+                    tenant=data.get("tenant"),
                 )
             except ServiceError as exc:
                 show_service_error(form, exc)
@@ -111,7 +106,7 @@ def _detail(
         "url": endpoint.url,
         "description": endpoint.description,
         "event_types": endpoint.event_types,
-        "tenant": endpoint.tenant_id or "",
+        "tenant": endpoint.tenant_id,
     }
     context: dict[str, Any] = {
         "endpoint": endpoint,
@@ -143,9 +138,7 @@ def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
             "event_types": data["event_types"],
         }
         if "tenant" in form.fields:
-            options["tenant"] = (
-                _tenant(request.organization, data["tenant"]) if data["tenant"] else None
-            )
+            options["tenant"] = data["tenant"]
         try:
             endpoint_update(endpoint=endpoint, **options)
         except ServiceError as exc:
@@ -173,7 +166,7 @@ def endpoint_enable_view(request: HttpRequest, endpoint_id: str) -> HttpResponse
     try:
         endpoint_enable(endpoint=endpoint)
     except ServiceError as exc:
-        messages.error(request, f"Not enabled: {exc.friendly_message or exc.message}")
+        messages.error(request, f"Not enabled: {exc.dashboard_message}")
     else:
         messages.success(request, "Endpoint enabled. New events are sent to it again.")
     return redirect("dashboard-webhook", endpoint_id=endpoint.pk)
@@ -202,7 +195,7 @@ def endpoint_test(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     try:
         event = endpoint_send_test(endpoint=endpoint)
     except ServiceError as exc:
-        messages.error(request, f"Not sent: {exc.friendly_message or exc.message}")
+        messages.error(request, f"Not sent: {exc.dashboard_message}")
     else:
         messages.success(request, f"Test event {event.pk} queued. Its delivery is listed below.")
     return redirect("dashboard-webhook", endpoint_id=endpoint.pk)
@@ -269,7 +262,7 @@ def delivery_resend_view(request: HttpRequest, endpoint_id: str, delivery_id: st
     try:
         again = delivery_resend(delivery=delivery)
     except ServiceError as exc:
-        messages.error(request, f"Not resent: {exc.friendly_message or exc.message}")
+        messages.error(request, f"Not resent: {exc.dashboard_message}")
         return redirect(
             "dashboard-webhook-delivery", endpoint_id=endpoint_id, delivery_id=delivery.pk
         )

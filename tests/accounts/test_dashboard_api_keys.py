@@ -2,23 +2,16 @@
 organizations get nothing, as in the API."""
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
-from accounts.models import ApiKey, User
+from accounts.models import ApiKey
 from accounts.services import api_key_authenticate, api_key_create, hash_api_key
 from audit.models import AuditEvent
-from tests.conftest import OrgTrio
+from tests.conftest import OrgTrio, session_client
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/overview/api-keys"
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def revoke_url(api_key: ApiKey) -> str:
@@ -26,7 +19,7 @@ def revoke_url(api_key: ApiKey) -> str:
 
 
 def test_owner_creates_a_key_and_sees_it_only_in_that_response(trio: OrgTrio) -> None:
-    owner = signed_in(trio.owner)
+    owner = session_client(trio.owner)
 
     response = owner.post(LIST, {"name": "  billing service "})
 
@@ -48,7 +41,7 @@ def test_owner_creates_a_key_and_sees_it_only_in_that_response(trio: OrgTrio) ->
     ("name", "error"), [("", "required"), ("   ", "required"), ("x" * 101, "100")]
 )
 def test_a_bad_name_is_shown_next_to_the_field(trio: OrgTrio, name: str, error: str) -> None:
-    response = signed_in(trio.owner).post(LIST, {"name": name})
+    response = session_client(trio.owner).post(LIST, {"name": name})
 
     assert response.status_code == 400
     assert error in " ".join(response.context["form"].errors["name"])
@@ -62,7 +55,7 @@ def test_the_list_shows_prefix_creator_last_use_and_revocation(trio: OrgTrio) ->
     gone = api_key_create(organization=trio.organization, name="old", created_by=None).api_key
     ApiKey.objects.filter(pk=gone.pk).update(revoked_at=timezone.now())
 
-    body = signed_in(trio.owner).get(LIST).content.decode()
+    body = session_client(trio.owner).get(LIST).content.decode()
 
     assert f"<code>{used.api_key.prefix}_…</code>" in body
     assert used.raw_key not in body
@@ -73,14 +66,14 @@ def test_the_list_shows_prefix_creator_last_use_and_revocation(trio: OrgTrio) ->
 
 
 def test_an_empty_list_says_so(trio: OrgTrio) -> None:
-    body = signed_in(trio.owner).get(LIST).content.decode()
+    body = session_client(trio.owner).get(LIST).content.decode()
 
     assert "No API keys yet" in body
 
 
 def test_owner_revokes_a_key(trio: OrgTrio) -> None:
     issued = api_key_create(organization=trio.organization, name="ci", created_by=trio.owner)
-    owner = signed_in(trio.owner)
+    owner = session_client(trio.owner)
 
     response = owner.post(revoke_url(issued.api_key), follow=True)
     again = owner.post(revoke_url(issued.api_key), follow=True)
@@ -94,7 +87,7 @@ def test_owner_revokes_a_key(trio: OrgTrio) -> None:
 
 def test_staff_can_neither_see_nor_manage_keys(trio: OrgTrio) -> None:
     issued = api_key_create(organization=trio.organization, name="ci", created_by=trio.owner)
-    staff = signed_in(trio.staff)
+    staff = session_client(trio.staff)
 
     answers = [
         staff.get(LIST),
@@ -116,7 +109,7 @@ def test_another_organization_sees_none_of_the_keys_and_cannot_revoke_them(
     trio: OrgTrio,
 ) -> None:
     issued = api_key_create(organization=trio.organization, name="ci", created_by=trio.owner)
-    outsider = signed_in(trio.outsider)
+    outsider = session_client(trio.outsider)
 
     listed = outsider.get(LIST)
     revoked = outsider.post(revoke_url(issued.api_key))
@@ -131,7 +124,7 @@ def test_another_organization_sees_none_of_the_keys_and_cannot_revoke_them(
 def test_revoking_needs_a_post(trio: OrgTrio) -> None:
     issued = api_key_create(organization=trio.organization, name="ci", created_by=trio.owner)
 
-    response = signed_in(trio.owner).get(revoke_url(issued.api_key))
+    response = session_client(trio.owner).get(revoke_url(issued.api_key))
 
     assert response.status_code == 405
     issued.api_key.refresh_from_db()

@@ -9,25 +9,17 @@ from typing import Any
 import pytest
 import time_machine
 from django.http import HttpResponse
-from django.test import Client
 
-from accounts.models import User
 from accounts.services import api_key_create, tenant_create
 from audit.context import Actor
 from audit.models import AuditEvent
 from audit.services import record
-from tests.conftest import OrgTrio
+from tests.conftest import OrgTrio, session_client
 
 pytestmark = pytest.mark.django_db
 
 LIST = "/overview/audit"
 EXPORT = "/overview/audit.csv"
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def listed(response: HttpResponse) -> list[str]:
@@ -64,7 +56,7 @@ def history(trio: OrgTrio) -> dict[str, Any]:
 
 
 def test_owner_sees_the_log_newest_first(trio: OrgTrio, history: dict) -> None:
-    response = signed_in(trio.owner).get(LIST)
+    response = session_client(trio.owner).get(LIST)
 
     assert response.status_code == 200
     ids = listed(response)
@@ -94,7 +86,7 @@ def test_owner_sees_the_log_newest_first(trio: OrgTrio, history: dict) -> None:
 def test_filters_narrow_the_log(
     trio: OrgTrio, history: dict, query: dict, expected: list[str]
 ) -> None:
-    response = signed_in(trio.owner).get(LIST, query)
+    response = session_client(trio.owner).get(LIST, query)
 
     assert response.status_code == 200
     assert listed(response) == [history[name].id for name in expected]
@@ -103,7 +95,7 @@ def test_filters_narrow_the_log(
 def test_the_actor_and_target_filters_use_the_organizations_people_keys_and_objects(
     trio: OrgTrio, history: dict
 ) -> None:
-    owner = signed_in(trio.owner)
+    owner = session_client(trio.owner)
 
     by_staff = owner.get(LIST, {"actor_id": str(trio.staff.pk)})
     by_target = owner.get(LIST, {"target_id": history["key_obj"].pk})
@@ -129,7 +121,7 @@ def test_filters_that_do_not_parse_are_shown_next_to_their_field(
     trio: OrgTrio, history: dict, query: dict, field: str
 ) -> None:
     for url in (LIST, EXPORT):
-        response = signed_in(trio.owner).get(url, query)
+        response = session_client(trio.owner).get(url, query)
 
         assert response.status_code == 400
         assert list(response.context["form"].errors) == [field]
@@ -140,7 +132,7 @@ def test_filters_that_do_not_parse_are_shown_next_to_their_field(
 def test_the_log_is_paged_and_pages_keep_the_filters(trio: OrgTrio) -> None:
     for n in range(55):
         record(action="test.paged", organization=trio.organization, metadata={"n": n})
-    owner = signed_in(trio.owner)
+    owner = session_client(trio.owner)
 
     first = owner.get(LIST, {"action": "test.paged"})
     second = owner.get(LIST, {"action": "test.paged", "page": 2})
@@ -152,7 +144,7 @@ def test_the_log_is_paged_and_pages_keep_the_filters(trio: OrgTrio) -> None:
 
 
 def test_empty_states(trio: OrgTrio) -> None:
-    owner = signed_in(trio.owner)
+    owner = session_client(trio.owner)
 
     nothing_matches = owner.get(LIST, {"action": "nothing.like.this"}).content.decode()
 
@@ -161,7 +153,7 @@ def test_empty_states(trio: OrgTrio) -> None:
 
 
 def test_the_export_streams_the_filtered_events_as_csv(trio: OrgTrio, history: dict) -> None:
-    response = signed_in(trio.owner).get(EXPORT, {"action": "api_key.*"})
+    response = session_client(trio.owner).get(EXPORT, {"action": "api_key.*"})
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -174,7 +166,7 @@ def test_the_export_streams_the_filtered_events_as_csv(trio: OrgTrio, history: d
 
 
 def test_the_export_link_carries_the_filters(trio: OrgTrio, history: dict) -> None:
-    body = signed_in(trio.owner).get(LIST, {"action": "tenant.*", "page": 1}).content.decode()
+    body = session_client(trio.owner).get(LIST, {"action": "tenant.*", "page": 1}).content.decode()
 
     assert f'href="{EXPORT}?action=tenant.%2A"' in body
 
@@ -188,14 +180,14 @@ def test_export_cells_that_look_like_formulas_are_defused(trio: OrgTrio) -> None
     record(action="test.formula", organization=trio.organization, actor=Actor("cron", "", "@SUM"))
     record(action="test.formula", organization=trio.organization, actor=Actor("cron", "", "+1"))
 
-    rows = exported(signed_in(trio.owner).get(EXPORT, {"action": "test.formula"}))
+    rows = exported(session_client(trio.owner).get(EXPORT, {"action": "test.formula"}))
 
     assert [r["actor_name"] for r in rows] == ["'+1", "'@SUM", '\'=HYPERLINK("http://evil.test")']
     assert rows[2]["actor_id"] == "'-1"
 
 
 def test_staff_may_not_read_or_export_the_log(trio: OrgTrio, history: dict) -> None:
-    staff = signed_in(trio.staff)
+    staff = session_client(trio.staff)
 
     page = staff.get(LIST)
     export = staff.get(EXPORT)
@@ -211,7 +203,7 @@ def test_staff_may_not_read_or_export_the_log(trio: OrgTrio, history: dict) -> N
 
 
 def test_another_organization_sees_none_of_the_events(trio: OrgTrio, history: dict) -> None:
-    outsider = signed_in(trio.outsider)
+    outsider = session_client(trio.outsider)
 
     page = outsider.get(LIST)
     by_target = outsider.get(LIST, {"target_id": history["tenant_obj"].pk})

@@ -13,16 +13,10 @@ from audit.models import AuditEvent
 from domains.models import Message, SendingDomain
 from domains.selectors import WARMUP_CAP_CEILING, sender_cache_forget, warmup_cap
 from domains.services import sending_domain_create, sending_domain_delete
-from tests.conftest import OrgTrio
+from tests.conftest import OrgTrio, session_client
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -38,7 +32,7 @@ def other_domain(trio: OrgTrio) -> SendingDomain:
 def test_the_list_shows_the_organizations_domains_with_status_and_record_counts(
     trio: OrgTrio, domain: SendingDomain, other_domain: SendingDomain
 ) -> None:
-    page = client_for(trio.staff).get("/overview/domains").content.decode()
+    page = session_client(trio.staff).get("/overview/domains").content.decode()
 
     assert "mail.acme.test" in page
     assert "mail.globex.test" not in page
@@ -47,8 +41,8 @@ def test_the_list_shows_the_organizations_domains_with_status_and_record_counts(
 
 
 def test_the_list_recommends_a_subdomain_and_only_owners_get_the_add_form(trio: OrgTrio) -> None:
-    owner_page = client_for(trio.owner).get("/overview/domains").content.decode()
-    staff_page = client_for(trio.staff).get("/overview/domains").content.decode()
+    owner_page = session_client(trio.owner).get("/overview/domains").content.decode()
+    staff_page = session_client(trio.staff).get("/overview/domains").content.decode()
 
     assert "No sending domains yet" in owner_page
     assert "mail.yourcompany.com" in owner_page
@@ -57,12 +51,12 @@ def test_the_list_recommends_a_subdomain_and_only_owners_get_the_add_form(trio: 
 
 
 def test_an_owner_adds_a_domain_and_lands_on_its_records(trio: OrgTrio) -> None:
-    response = client_for(trio.owner).post("/overview/domains", {"domain": "Send.Acme.TEST."})
+    response = session_client(trio.owner).post("/overview/domains", {"domain": "Send.Acme.TEST."})
 
     domain = SendingDomain.objects.get(organization=trio.organization)
     assert domain.name == "send.acme.test"
     assert response.url == f"/overview/domains/{domain.pk}"
-    page = client_for(trio.owner).get(response.url).content.decode()
+    page = session_client(trio.owner).get(response.url).content.decode()
     assert "Verify now" in page
     for record in domain.records.all():
         assert f'data-copy="{record.value}"' in page.replace("&quot;", '"')
@@ -79,7 +73,7 @@ def test_an_owner_adds_a_domain_and_lands_on_its_records(trio: OrgTrio) -> None:
 def test_a_bad_name_is_shown_next_to_the_field_and_nothing_is_added(
     trio: OrgTrio, name: str, message: str
 ) -> None:
-    response = client_for(trio.owner).post("/overview/domains", {"domain": name})
+    response = session_client(trio.owner).post("/overview/domains", {"domain": name})
 
     assert response.status_code == 400
     form = response.context["form"]
@@ -93,7 +87,7 @@ def test_a_bad_name_is_shown_next_to_the_field_and_nothing_is_added(
 def test_adding_a_domain_twice_says_so_next_to_the_field(
     trio: OrgTrio, domain: SendingDomain
 ) -> None:
-    response = client_for(trio.owner).post("/overview/domains", {"domain": "mail.acme.test"})
+    response = session_client(trio.owner).post("/overview/domains", {"domain": "mail.acme.test"})
 
     assert response.status_code == 400
     assert response.context["form"].errors["domain"]
@@ -101,7 +95,7 @@ def test_adding_a_domain_twice_says_so_next_to_the_field(
 
 
 def test_staff_are_refused_every_change_on_the_server(trio: OrgTrio, domain: SendingDomain) -> None:
-    staff = client_for(trio.staff)
+    staff = session_client(trio.staff)
     base = f"/overview/domains/{domain.pk}"
     attempts = {
         "/overview/domains": {"domain": "new.acme.test"},
@@ -130,7 +124,7 @@ def test_staff_are_refused_every_change_on_the_server(trio: OrgTrio, domain: Sen
 def test_an_outsider_gets_404_on_every_page_of_another_organizations_domain(
     trio: OrgTrio, domain: SendingDomain
 ) -> None:
-    outsider = client_for(trio.outsider)
+    outsider = session_client(trio.outsider)
     base = f"/overview/domains/{domain.pk}"
     for url in (base, f"{base}/card", f"{base}/delete"):
         assert outsider.get(url).status_code == 404, url
@@ -149,7 +143,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(domain: SendingDomain) -> None:
 def test_the_card_fragment_refreshes_while_pending_and_stops_when_verified(
     trio: OrgTrio, domain: SendingDomain
 ) -> None:
-    owner = client_for(trio.owner)
+    owner = session_client(trio.owner)
     pending = owner.get(f"/overview/domains/{domain.pk}/card").content.decode()
     assert pending.lstrip().startswith("<section")
     assert "data-refresh-url" in pending
@@ -165,7 +159,7 @@ def test_the_card_fragment_refreshes_while_pending_and_stops_when_verified(
 def test_warmup_starts_from_the_page_and_shows_todays_cap(
     trio: OrgTrio, domain: SendingDomain
 ) -> None:
-    owner = client_for(trio.owner)
+    owner = session_client(trio.owner)
     response = owner.post(f"/overview/domains/{domain.pk}/warmup", {"total_days": "10"})
     assert response.status_code == 302
 
@@ -178,7 +172,7 @@ def test_warmup_starts_from_the_page_and_shows_todays_cap(
 def test_a_warmup_length_out_of_range_is_shown_next_to_the_field(
     trio: OrgTrio, domain: SendingDomain
 ) -> None:
-    response = client_for(trio.owner).post(
+    response = session_client(trio.owner).post(
         f"/overview/domains/{domain.pk}/warmup", {"total_days": "99"}
     )
 
@@ -190,7 +184,7 @@ def test_a_warmup_length_out_of_range_is_shown_next_to_the_field(
 
 def test_the_tenant_is_bound_and_unbound(trio: OrgTrio, domain: SendingDomain) -> None:
     tenant = Tenant.objects.create(organization=trio.organization, name="Shop one")
-    owner = client_for(trio.owner)
+    owner = session_client(trio.owner)
 
     owner.post(f"/overview/domains/{domain.pk}/tenant", {"tenant": tenant.pk})
     domain.refresh_from_db()
@@ -204,7 +198,7 @@ def test_the_tenant_is_bound_and_unbound(trio: OrgTrio, domain: SendingDomain) -
 def test_another_organizations_tenant_cannot_be_bound(trio: OrgTrio, domain: SendingDomain) -> None:
     foreign = Tenant.objects.create(organization=trio.other_organization, name="Theirs")
 
-    response = client_for(trio.owner).post(
+    response = session_client(trio.owner).post(
         f"/overview/domains/{domain.pk}/tenant", {"tenant": foreign.pk}
     )
 
@@ -216,7 +210,7 @@ def test_another_organizations_tenant_cannot_be_bound(trio: OrgTrio, domain: Sen
 def test_a_test_email_needs_a_verified_domain_and_is_sent_once_verified(
     trio: OrgTrio, domain: SendingDomain
 ) -> None:
-    owner = client_for(trio.owner)
+    owner = session_client(trio.owner)
     refused = owner.post(f"/overview/domains/{domain.pk}/test-email", {"to": "me@example.com"})
     assert refused.status_code == 400
     assert refused.context["test_email_form"].non_field_errors()
@@ -239,7 +233,7 @@ def test_a_bad_test_address_is_shown_next_to_the_field(
 ) -> None:
     SendingDomain.objects.filter(pk=domain.pk).update(status="verified")
 
-    response = client_for(trio.owner).post(
+    response = session_client(trio.owner).post(
         f"/overview/domains/{domain.pk}/test-email", {"to": "not-an-address"}
     )
 
@@ -251,7 +245,7 @@ def test_a_bad_test_address_is_shown_next_to_the_field(
 def test_delete_asks_for_the_name_and_then_removes_the_domain(
     trio: OrgTrio, domain: SendingDomain
 ) -> None:
-    owner = client_for(trio.owner)
+    owner = session_client(trio.owner)
     url = f"/overview/domains/{domain.pk}/delete"
     assert "Type the domain" in owner.get(url).content.decode()
 
@@ -291,7 +285,7 @@ def test_a_second_delete_of_the_same_domain_announces_nothing(
 def test_delete_accepts_either_spelling_of_an_international_name(trio: OrgTrio) -> None:
     domain = sending_domain_create(organization=trio.organization, name="mail.bücher.test")
 
-    response = client_for(trio.owner).post(
+    response = session_client(trio.owner).post(
         f"/overview/domains/{domain.pk}/delete", {"confirm": "mail.xn--bcher-kva.test"}
     )
 
@@ -311,7 +305,7 @@ def test_a_warmup_past_day_57_sends_under_the_ceiling_not_an_overflow(
     domain.refresh_from_db()
     assert warmup_cap(domain).cap == WARMUP_CAP_CEILING
 
-    owner = client_for(trio.owner)
+    owner = session_client(trio.owner)
     sent = owner.post(f"/overview/domains/{domain.pk}/test-email", {"to": "me@example.com"})
 
     assert sent.status_code == 302
@@ -326,7 +320,7 @@ def test_a_warm_domain_shows_no_cap_and_no_counter_that_is_not_kept(
         warmup_started_at=timezone.now() - timedelta(days=20), warmup_total_days=14
     )
 
-    page = client_for(trio.owner).get(f"/overview/domains/{domain.pk}").content.decode()
+    page = session_client(trio.owner).get(f"/overview/domains/{domain.pk}").content.decode()
 
     assert "no daily cap" in page
     assert "data-sent-today" not in page

@@ -6,7 +6,6 @@ import html
 import pytest
 from django.test import Client
 
-from accounts.models import User
 from audit.models import AuditEvent
 from storefronts.models import Storefront
 from storefronts.services import store_create
@@ -20,27 +19,6 @@ PAGE = "/overview/storefront"
 VERIFY = "/overview/storefront/verify"
 DIAGNOSE = "/overview/storefront/diagnose"
 TXT_NOT_FOUND = "TXT record not found. DNS propagation can take up to 24 hours."
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def owner(trio: OrgTrio) -> Client:
-    return signed_in(trio.owner)
-
-
-@pytest.fixture
-def staff(trio: OrgTrio) -> Client:
-    return signed_in(trio.staff)
-
-
-@pytest.fixture
-def outsider(trio: OrgTrio) -> Client:
-    return signed_in(trio.outsider)
 
 
 def settings_post(**changes: str) -> dict[str, str]:
@@ -74,9 +52,9 @@ def test_signed_out_visitors_are_sent_to_sign_in(client: Client, storefront: Sto
 
 
 def test_owner_sees_the_form_and_an_empty_domain_state(
-    owner: Client, storefront: Storefront
+    owner_session: Client, storefront: Storefront
 ) -> None:
-    response = owner.get(PAGE)
+    response = owner_session.get(PAGE)
 
     assert response.status_code == 200
     form = response.context["form"]
@@ -87,8 +65,10 @@ def test_owner_sees_the_form_and_an_empty_domain_state(
     assert copy_buttons(response) == []
 
 
-def test_owner_updates_slug_published_and_domain(owner: Client, storefront: Storefront) -> None:
-    response = owner.post(
+def test_owner_updates_slug_published_and_domain(
+    owner_session: Client, storefront: Storefront
+) -> None:
+    response = owner_session.post(
         PAGE, settings_post(slug="new-shop", published=None, custom_domain=" Shop.Example.TEST. ")
     )
 
@@ -100,7 +80,7 @@ def test_owner_updates_slug_published_and_domain(owner: Client, storefront: Stor
         "shop.example.test",
     )
     assert len(storefront.custom_domain_verification_token) == 32
-    page = owner.get(PAGE)
+    page = owner_session.get(PAGE)
     assert b"Storefront settings updated." in page.content
     assert b'<span class="badge pending">Not verified</span>' in page.content
     updated = AuditEvent.objects.filter(action="storefront.updated").latest("sequence")
@@ -108,13 +88,13 @@ def test_owner_updates_slug_published_and_domain(owner: Client, storefront: Stor
 
 
 def test_the_records_are_the_services_own_with_exact_copy_texts(
-    owner: Client, storefront: Storefront
+    owner_session: Client, storefront: Storefront
 ) -> None:
-    owner.post(PAGE, settings_post(custom_domain="shop.example.test"))
+    owner_session.post(PAGE, settings_post(custom_domain="shop.example.test"))
     storefront.refresh_from_db()
     token = storefront.custom_domain_verification_token
 
-    response = owner.get(PAGE)
+    response = owner_session.get(PAGE)
 
     assert copy_buttons(response) == [
         "shop.example.test",
@@ -127,13 +107,13 @@ def test_the_records_are_the_services_own_with_exact_copy_texts(
 
 
 def test_an_apex_domain_gets_a_records_for_each_target_address(
-    owner: Client, storefront: Storefront, settings
+    owner_session: Client, storefront: Storefront, settings
 ) -> None:
     settings.CUSTOM_DOMAIN_TARGET_IPS = ["192.0.2.10", "192.0.2.11"]
-    owner.post(PAGE, settings_post(custom_domain="mystore.com"))
+    owner_session.post(PAGE, settings_post(custom_domain="mystore.com"))
     storefront.refresh_from_db()
 
-    response = owner.get(PAGE)
+    response = owner_session.get(PAGE)
 
     assert copy_buttons(response) == [
         "mystore.com",
@@ -145,10 +125,10 @@ def test_an_apex_domain_gets_a_records_for_each_target_address(
     assert b'<td data-label="Type">A</td>' in response.content
 
 
-def test_an_empty_domain_clears_it(owner: Client, storefront: Storefront) -> None:
+def test_an_empty_domain_clears_it(owner_session: Client, storefront: Storefront) -> None:
     with_domain(storefront, "mystore.com")
 
-    response = owner.post(PAGE, settings_post(custom_domain=""))
+    response = owner_session.post(PAGE, settings_post(custom_domain=""))
 
     assert response.status_code == 302
     storefront.refresh_from_db()
@@ -166,9 +146,9 @@ def test_an_empty_domain_clears_it(owner: Client, storefront: Storefront) -> Non
     ],
 )
 def test_invalid_input_is_shown_next_to_its_field(
-    owner: Client, storefront: Storefront, field: str, value: str, message: str | None
+    owner_session: Client, storefront: Storefront, field: str, value: str, message: str | None
 ) -> None:
-    response = owner.post(PAGE, settings_post(**{field: value}))
+    response = owner_session.post(PAGE, settings_post(**{field: value}))
 
     assert response.status_code == 400
     errors = response.context["form"].errors
@@ -184,11 +164,13 @@ def test_invalid_input_is_shown_next_to_its_field(
 
 
 def test_a_slug_another_store_uses_is_taken(
-    owner: Client, storefront: Storefront, trio: OrgTrio
+    owner_session: Client, storefront: Storefront, trio: OrgTrio
 ) -> None:
     store_create(organization=trio.other_organization, name="Other", slug="other")
 
-    response = owner.post(PAGE, settings_post(slug="other", custom_domain="shop.example.test"))
+    response = owner_session.post(
+        PAGE, settings_post(slug="other", custom_domain="shop.example.test")
+    )
 
     assert response.status_code == 400
     assert response.context["form"].errors == {"slug": ["This slug is taken."]}
@@ -197,14 +179,14 @@ def test_a_slug_another_store_uses_is_taken(
 
 
 def test_a_domain_another_store_verified_is_taken(
-    owner: Client, storefront: Storefront, trio: OrgTrio
+    owner_session: Client, storefront: Storefront, trio: OrgTrio
 ) -> None:
     other = store_create(organization=trio.other_organization, name="Other", slug="other")
     Storefront.objects.filter(pk=other.pk).update(
         custom_domain="mystore.com", custom_domain_verified=True
     )
 
-    response = owner.post(PAGE, settings_post(custom_domain="mystore.com"))
+    response = owner_session.post(PAGE, settings_post(custom_domain="mystore.com"))
 
     assert response.status_code == 400
     assert response.context["form"].errors == {
@@ -214,12 +196,12 @@ def test_a_domain_another_store_verified_is_taken(
 
 
 def test_verify_failure_shows_the_contract_message_and_hint(
-    owner: Client, storefront: Storefront, dns: KnotServer, label: str
+    owner_session: Client, storefront: Storefront, dns: KnotServer, label: str
 ) -> None:
     domain = f"{label}.example.test"
     storefront = with_domain(storefront, domain)
 
-    response = owner.post(VERIFY)
+    response = owner_session.post(VERIFY)
 
     assert response.status_code == 422
     content = response.content.decode()
@@ -233,13 +215,13 @@ def test_verify_failure_shows_the_contract_message_and_hint(
 
 
 def test_verify_of_an_old_token_names_the_mismatch(
-    owner: Client, storefront: Storefront, dns: KnotServer, label: str
+    owner_session: Client, storefront: Storefront, dns: KnotServer, label: str
 ) -> None:
     storefront = with_domain(storefront, f"{label}.example.test")
     stale = '"sendy-verify=00000000000000000000000000000000"'
     dns.set(f"_sendy-verify.{label}.example.test", "TXT", stale)
 
-    response = owner.post(VERIFY)
+    response = owner_session.post(VERIFY)
 
     assert response.status_code == 422
     assert f"<strong>{TXT_NOT_FOUND}</strong>".encode() in response.content
@@ -250,17 +232,17 @@ def test_verify_of_an_old_token_names_the_mismatch(
 
 
 def test_verify_succeeds_once_the_txt_is_published(
-    owner: Client, storefront: Storefront, dns: KnotServer, label: str
+    owner_session: Client, storefront: Storefront, dns: KnotServer, label: str
 ) -> None:
     storefront = with_domain(storefront, f"{label}.example.test")
     verify_txt(dns, storefront)
 
-    response = owner.post(VERIFY)
+    response = owner_session.post(VERIFY)
 
     assert (response.status_code, response["Location"]) == (302, PAGE)
     storefront.refresh_from_db()
     assert storefront.custom_domain_verified is True
-    page = owner.get(PAGE)
+    page = owner_session.get(PAGE)
     assert b"Custom domain verified successfully." in page.content
     assert b'<span class="badge verified">Verified</span>' in page.content
     stamp = storefront.custom_domain_verified_at.isoformat()
@@ -268,20 +250,20 @@ def test_verify_succeeds_once_the_txt_is_published(
     assert b"Verify domain" not in page.content
 
 
-def test_verify_without_a_domain_says_so(owner: Client, storefront: Storefront) -> None:
-    response = owner.post(VERIFY)
+def test_verify_without_a_domain_says_so(owner_session: Client, storefront: Storefront) -> None:
+    response = owner_session.post(VERIFY)
 
     assert response.status_code == 400
     assert b"No custom domain or verification token configured." in response.content
 
 
 def test_diagnose_shows_what_dns_sees_per_record(
-    owner: Client, storefront: Storefront, dns: KnotServer, label: str
+    owner_session: Client, storefront: Storefront, dns: KnotServer, label: str
 ) -> None:
     with_domain(storefront, f"shop.{label}.example.test")
     dns.set(f"shop.{label}.example.test", "CNAME", "elsewhere.example.net.")
 
-    response = owner.post(DIAGNOSE)
+    response = owner_session.post(DIAGNOSE)
 
     assert response.status_code == 200
     diagnosis = response.context["diagnosis"]
@@ -295,13 +277,13 @@ def test_diagnose_shows_what_dns_sees_per_record(
 
 
 def test_diagnose_counts_against_the_organizations_budget(
-    owner: Client, storefront: Storefront, dns: KnotServer, label: str, settings
+    owner_session: Client, storefront: Storefront, dns: KnotServer, label: str, settings
 ) -> None:
     rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] | {"diagnose": "1/min"}
     settings.REST_FRAMEWORK = settings.REST_FRAMEWORK | {"DEFAULT_THROTTLE_RATES": rates}
     with_domain(storefront, f"{label}.example.test")
 
-    first, second = owner.post(DIAGNOSE), owner.post(DIAGNOSE)
+    first, second = owner_session.post(DIAGNOSE), owner_session.post(DIAGNOSE)
 
     assert (first.status_code, second.status_code) == (200, 429)
     assert b"Diagnose ran many times in the last minute" in second.content
@@ -310,10 +292,10 @@ def test_diagnose_counts_against_the_organizations_budget(
 # --- staff: read-only, refused on the server ------------------------------------------------
 
 
-def test_staff_sees_the_page_read_only(staff: Client, storefront: Storefront) -> None:
+def test_staff_sees_the_page_read_only(staff_session: Client, storefront: Storefront) -> None:
     storefront = with_domain(storefront, "shop.example.test")
 
-    response = staff.get(PAGE)
+    response = staff_session.get(PAGE)
 
     assert response.status_code == 200
     assert response.context["form"] is None
@@ -333,12 +315,12 @@ def test_staff_sees_the_page_read_only(staff: Client, storefront: Storefront) ->
     ],
 )
 def test_staff_posts_are_refused_and_change_nothing(
-    staff: Client, storefront: Storefront, trio: OrgTrio, path: str, data: dict[str, str]
+    staff_session: Client, storefront: Storefront, trio: OrgTrio, path: str, data: dict[str, str]
 ) -> None:
     storefront = with_domain(storefront, "shop.example.test")
     before = Storefront.objects.filter(pk=storefront.pk).values().get()
 
-    response = staff.post(path, data)
+    response = staff_session.post(path, data)
 
     assert response.status_code == 403
     assert Storefront.objects.filter(pk=storefront.pk).values().get() == before
@@ -348,12 +330,12 @@ def test_staff_posts_are_refused_and_change_nothing(
 
 
 def test_staff_may_diagnose_as_through_the_api_and_it_changes_nothing(
-    staff: Client, storefront: Storefront, dns: KnotServer, label: str
+    staff_session: Client, storefront: Storefront, dns: KnotServer, label: str
 ) -> None:
     storefront = with_domain(storefront, f"{label}.example.test")
     before = Storefront.objects.filter(pk=storefront.pk).values().get()
 
-    response = staff.post(DIAGNOSE)
+    response = staff_session.post(DIAGNOSE)
 
     assert response.status_code == 200
     assert response.context["diagnosis"].ownership.hint == "token_missing"
@@ -364,11 +346,11 @@ def test_staff_may_diagnose_as_through_the_api_and_it_changes_nothing(
 
 
 def test_an_organization_without_a_store_sees_the_empty_state(
-    outsider: Client, storefront: Storefront
+    outsider_session: Client, storefront: Storefront
 ) -> None:
     storefront = with_domain(storefront, "shop.example.test")
 
-    response = outsider.get(PAGE)
+    response = outsider_session.get(PAGE)
 
     assert response.status_code == 200
     content = response.content.decode()
@@ -379,15 +361,17 @@ def test_an_organization_without_a_store_sees_the_empty_state(
 
 
 def test_another_organization_sees_and_changes_only_its_own(
-    outsider: Client, storefront: Storefront, trio: OrgTrio
+    outsider_session: Client, storefront: Storefront, trio: OrgTrio
 ) -> None:
     storefront = with_domain(storefront, "shop.example.test")
     theirs = store_create(organization=trio.other_organization, name="Globex", slug="globex")
     before = Storefront.objects.filter(pk=storefront.pk).values().get()
 
-    page = outsider.get(PAGE)
-    saved = outsider.post(PAGE, settings_post(slug="globex", custom_domain="globex.example.test"))
-    verified = outsider.post(VERIFY)
+    page = outsider_session.get(PAGE)
+    saved = outsider_session.post(
+        PAGE, settings_post(slug="globex", custom_domain="globex.example.test")
+    )
+    verified = outsider_session.post(VERIFY)
 
     assert page.context["storefront"].pk == theirs.pk
     assert b"mystore" not in page.content
@@ -400,15 +384,15 @@ def test_another_organization_sees_and_changes_only_its_own(
 
 
 def test_outsider_posts_without_a_store_change_nothing(
-    outsider: Client, storefront: Storefront
+    outsider_session: Client, storefront: Storefront
 ) -> None:
     storefront = with_domain(storefront, "shop.example.test")
     before = Storefront.objects.filter(pk=storefront.pk).values().get()
 
     responses = [
-        outsider.post(PAGE, settings_post(custom_domain="x.example.test")),
-        outsider.post(VERIFY),
-        outsider.post(DIAGNOSE),
+        outsider_session.post(PAGE, settings_post(custom_domain="x.example.test")),
+        outsider_session.post(VERIFY),
+        outsider_session.post(DIAGNOSE),
     ]
 
     assert [r.status_code for r in responses] == [404, 302, 302]

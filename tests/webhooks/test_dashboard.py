@@ -7,9 +7,9 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import Tenant, User
+from accounts.models import Tenant
 from audit.models import AuditEvent
-from tests.conftest import OrgTrio
+from tests.conftest import OrgTrio, session_client
 from tests.webhook_receiver import Reply, WebhookReceiver
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.services import delivery_send, endpoint_create, publish, signing_secrets
@@ -17,12 +17,6 @@ from webhooks.services import delivery_send, endpoint_create, publish, signing_s
 pytestmark = pytest.mark.django_db
 
 LIST = "/overview/webhooks"
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def page(endpoint: WebhookEndpoint, action: str = "") -> str:
@@ -45,7 +39,7 @@ def failed_delivery(endpoint: WebhookEndpoint) -> WebhookDelivery:
 def test_owner_creates_an_endpoint_and_sees_its_secret_only_in_that_response(
     trio: OrgTrio, receiver: WebhookReceiver
 ) -> None:
-    owner = signed_in(trio.owner)
+    owner = session_client(trio.owner)
 
     response = owner.post(
         LIST,
@@ -80,7 +74,7 @@ def test_the_list_shows_status_reason_event_types_and_tenant(
         enabled=False, disabled_reason="The endpoint answered 410 Gone."
     )
 
-    body = signed_in(trio.owner).get(LIST).content.decode()
+    body = session_client(trio.owner).get(LIST).content.decode()
 
     assert receiver.url() in body
     assert "badge disabled" in body
@@ -90,8 +84,8 @@ def test_the_list_shows_status_reason_event_types_and_tenant(
 
 
 def test_an_empty_list_says_so(trio: OrgTrio) -> None:
-    owner_body = signed_in(trio.owner).get(LIST).content.decode()
-    staff_body = signed_in(trio.staff).get(LIST).content.decode()
+    owner_body = session_client(trio.owner).get(LIST).content.decode()
+    staff_body = session_client(trio.staff).get(LIST).content.decode()
 
     assert "No webhook endpoints yet" in owner_body
     assert "Add an endpoint" in owner_body
@@ -112,7 +106,7 @@ def test_an_unusable_url_is_refused_next_to_the_field(
 ) -> None:
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
 
-    response = signed_in(trio.owner).post(LIST, {"url": url})
+    response = session_client(trio.owner).post(LIST, {"url": url})
 
     assert response.status_code == 400
     errors = response.context["form"].errors
@@ -123,7 +117,7 @@ def test_an_unusable_url_is_refused_next_to_the_field(
 
 
 def test_an_unknown_event_type_is_refused(trio: OrgTrio, receiver: WebhookReceiver) -> None:
-    response = signed_in(trio.owner).post(
+    response = session_client(trio.owner).post(
         LIST, {"url": receiver.url(), "event_types": ["domain.exploded"]}
     )
 
@@ -136,7 +130,7 @@ def test_an_endpoint_can_be_bound_to_a_tenant(
     trio: OrgTrio, receiver: WebhookReceiver, tenant: Tenant
 ) -> None:
     other_tenant = Tenant.objects.create(organization=trio.other_organization, name="Theirs")
-    owner = signed_in(trio.owner)
+    owner = session_client(trio.owner)
 
     refused = owner.post(LIST, {"url": receiver.url(), "tenant": other_tenant.pk})
     created = owner.post(LIST, {"url": receiver.url(), "tenant": tenant.pk})
@@ -151,7 +145,7 @@ def test_owner_edits_url_and_event_types(trio: OrgTrio, receiver: WebhookReceive
     endpoint, _ = endpoint_create(organization=trio.organization, url=receiver.url())
     new_url = receiver.url().rstrip("/") + "/v2"
 
-    response = signed_in(trio.owner).post(
+    response = session_client(trio.owner).post(
         page(endpoint), {"url": new_url, "event_types": ["domain.created", "domain.removed"]}
     )
 
@@ -168,7 +162,7 @@ def test_an_edit_to_an_unsafe_url_shows_the_error_and_changes_nothing(
     endpoint, _ = endpoint_create(organization=trio.organization, url=receiver.url())
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
 
-    response = signed_in(trio.owner).post(page(endpoint), {"url": "https://169.254.169.254/"})
+    response = session_client(trio.owner).post(page(endpoint), {"url": "https://169.254.169.254/"})
 
     assert response.status_code == 400
     assert "url" in response.context["form"].errors
@@ -178,7 +172,7 @@ def test_an_edit_to_an_unsafe_url_shows_the_error_and_changes_nothing(
 
 def test_rotating_shows_the_new_secret_once(trio: OrgTrio, receiver: WebhookReceiver) -> None:
     endpoint, old_secret = endpoint_create(organization=trio.organization, url=receiver.url())
-    owner = signed_in(trio.owner)
+    owner = session_client(trio.owner)
 
     response = owner.post(page(endpoint, "rotate-secret"))
 
@@ -196,7 +190,7 @@ def test_owner_disables_by_hand_as_themselves_and_enables_again(
     trio: OrgTrio, receiver: WebhookReceiver
 ) -> None:
     endpoint, _ = endpoint_create(organization=trio.organization, url=receiver.url())
-    owner = signed_in(trio.owner)
+    owner = session_client(trio.owner)
 
     disabled = owner.post(page(endpoint, "disable"))
 
@@ -219,7 +213,7 @@ def test_owner_disables_by_hand_as_themselves_and_enables_again(
 
 def test_a_test_event_is_queued_and_listed(trio: OrgTrio, receiver: WebhookReceiver) -> None:
     endpoint, _ = endpoint_create(organization=trio.organization, url=receiver.url())
-    owner = signed_in(trio.owner)
+    owner = session_client(trio.owner)
 
     response = owner.post(page(endpoint, "test"), follow=True)
 
@@ -234,7 +228,7 @@ def test_a_disabled_endpoint_gets_no_test_event(trio: OrgTrio, receiver: Webhook
     endpoint, _ = endpoint_create(organization=trio.organization, url=receiver.url())
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False)
 
-    response = signed_in(trio.owner).post(page(endpoint, "test"), follow=True)
+    response = session_client(trio.owner).post(page(endpoint, "test"), follow=True)
 
     assert "enable it first" in response.content.decode()
     assert not WebhookDelivery.objects.exists()
@@ -247,7 +241,9 @@ def test_recover_queues_failed_messages_since_a_time(
     failed = failed_delivery(endpoint)
     since = (timezone.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
 
-    response = signed_in(trio.owner).post(page(endpoint, "recover"), {"since": since}, follow=True)
+    response = session_client(trio.owner).post(
+        page(endpoint, "recover"), {"since": since}, follow=True
+    )
 
     again = WebhookDelivery.objects.get(endpoint=endpoint, status=WebhookDelivery.Status.PENDING)
     assert again.event_id == failed.event_id
@@ -270,7 +266,7 @@ def test_recover_shows_what_is_wrong(
     failed_delivery(endpoint)
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=enabled)
 
-    response = signed_in(trio.owner).post(page(endpoint, "recover"), {"since": since})
+    response = session_client(trio.owner).post(page(endpoint, "recover"), {"since": since})
 
     assert response.status_code == 400
     assert error in str(response.context["recover_form"].errors)
@@ -285,7 +281,7 @@ def test_the_delivery_page_lists_attempts_and_resends(
     delivery = WebhookDelivery.objects.get(event=event)
     receiver.reply(Reply(503, body=b"upstream down for maintenance"))
     delivery_send(delivery.pk)
-    owner = signed_in(trio.owner)
+    owner = session_client(trio.owner)
     url = f"{page(endpoint)}/deliveries/{delivery.pk}"
 
     shown = owner.get(url)
@@ -309,7 +305,7 @@ def test_deliveries_are_filtered_by_status(trio: OrgTrio, receiver: WebhookRecei
     failed = failed_delivery(endpoint)
     event = publish(organization=trio.organization, type="domain.created", obj={"id": "dom_2"})
     pending = WebhookDelivery.objects.get(event=event)
-    owner = signed_in(trio.owner)
+    owner = session_client(trio.owner)
 
     only_failed = owner.get(page(endpoint), {"status": "failed"})
     every = owner.get(page(endpoint))
@@ -323,7 +319,7 @@ def test_deliveries_are_filtered_by_status(trio: OrgTrio, receiver: WebhookRecei
 def test_owner_deletes_an_endpoint(trio: OrgTrio, receiver: WebhookReceiver) -> None:
     endpoint, _ = endpoint_create(organization=trio.organization, url=receiver.url())
 
-    response = signed_in(trio.owner).post(page(endpoint, "delete"))
+    response = session_client(trio.owner).post(page(endpoint, "delete"))
 
     assert response.status_code == 302
     assert response["Location"] == LIST
@@ -335,7 +331,7 @@ def test_staff_sees_everything_but_every_change_is_refused(
 ) -> None:
     endpoint, _ = endpoint_create(organization=trio.organization, url=receiver.url())
     delivery = failed_delivery(endpoint)
-    staff = signed_in(trio.staff)
+    staff = session_client(trio.staff)
     before = (
         WebhookEndpoint.objects.values().get(pk=endpoint.pk),
         WebhookDelivery.objects.count(),
@@ -377,7 +373,7 @@ def test_another_organization_sees_nothing_and_gets_404(
 ) -> None:
     endpoint, _ = endpoint_create(organization=trio.organization, url=receiver.url())
     delivery = failed_delivery(endpoint)
-    outsider = signed_in(trio.outsider)
+    outsider = session_client(trio.outsider)
     delivery_url = f"{page(endpoint)}/deliveries/{delivery.pk}"
 
     listed = outsider.get(LIST).content.decode()
@@ -405,7 +401,7 @@ def test_a_delivery_is_found_only_under_its_own_endpoint(
     second, _ = endpoint_create(organization=trio.organization, url=receiver.url() + "2")
     delivery = failed_delivery(first)
 
-    response = signed_in(trio.owner).get(f"{page(second)}/deliveries/{delivery.pk}")
+    response = session_client(trio.owner).get(f"{page(second)}/deliveries/{delivery.pk}")
 
     assert response.status_code == 404
 
