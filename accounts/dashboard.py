@@ -22,6 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from rest_framework import exceptions as drf_exceptions
 
 from accounts.permissions import has_org_permission, record_denial, resolve_organization
+from accounts.throttling import DiagnoseThrottle
 from config.errors import ServiceError
 
 View = Callable[..., HttpResponse]
@@ -71,6 +72,16 @@ def show_service_error(form: forms.Form, exc: ServiceError) -> None:
             placed = True
     if not placed:
         form.add_error(None, exc.dashboard_message)
+
+
+def diagnose_refusal(request: HttpRequest) -> str | None:
+    """Diagnose from a page spends the API's per-organization budget: None while it
+    lasts, otherwise what to tell the person."""
+    throttle = DiagnoseThrottle()
+    if throttle.allow_request(request, None):
+        return None
+    wait = int(throttle.wait() or 60)
+    return f"Diagnose ran many times in the last minute; try again in {wait} seconds."
 
 
 def safe_next(request: HttpRequest, fallback: str) -> str:

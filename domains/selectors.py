@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -30,19 +31,26 @@ def _generation_key(organization_id: str, name: str) -> str:
 
 
 def _sender_key(organization_id: str, name: str, generation: int) -> str:
-    return f"sender-domain:v3:{organization_id}:{name}:{generation}"
+    return f"sender-domain:v4:{organization_id}:{name}:{generation}"
 
 
-def sender_cache_forget_name(organization_id: str, name: str) -> None:
-    """Moves the name to a new cache generation. A reader that loaded the row before the
-    change and stores it afterwards stores it under the old generation, where nobody
-    looks any more."""
-    key = _generation_key(organization_id, name)
+def _next_generation(key: str) -> None:
     cache.add(key, 0, timeout=None)
     try:
         cache.incr(key)
     except ValueError:  # evicted between add and incr
         cache.set(key, 1, timeout=None)
+
+
+def sender_cache_forget_name(organization_id: str, name: str) -> None:
+    """Moves the name to a new cache generation. A reader that loaded the row before the
+    change and stores it afterwards stores it under the old generation, where nobody
+    looks any more. Inside a transaction, once now and once more at commit: a reader
+    between the two still saw the old row."""
+    key = _generation_key(organization_id, name)
+    _next_generation(key)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _next_generation(key))
 
 
 def sender_cache_forget(domain: SendingDomain) -> None:
@@ -56,7 +64,6 @@ class SenderDomain:
     """What the send path needs of a domain, small enough to cache."""
 
     id: str
-    organization_id: str
     name: str
     tenant_id: str | None
     status: str
@@ -67,7 +74,6 @@ class SenderDomain:
     warmup_total_days: int
     dkim_selector: str
     dkim_private_key_encrypted: str
-    mail_from_label: str
 
     @property
     def verified(self) -> bool:

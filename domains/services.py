@@ -860,7 +860,7 @@ def sending_domain_delete(
             "domain.removed",
             metadata={"provider_error": provider_error, "reason": reason},
         )
-        SendingDomain.objects.filter(pk=domain.pk).delete()
+        domain.delete()
     sender_cache_forget(domain)
     return True
 
@@ -892,7 +892,6 @@ def sending_domains_complete_warmup(*, now: datetime | None = None) -> int:
                     changes={"warmup_completed_at": [None, now.isoformat()]},
                 )
                 done += 1
-        sender_cache_forget(domain)
     return done
 
 

@@ -14,8 +14,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.dashboard import can, dashboard_page, require_permission, show_service_error
-from accounts.throttling import DiagnoseThrottle
+from accounts.dashboard import (
+    can,
+    dashboard_page,
+    diagnose_refusal,
+    require_permission,
+    show_service_error,
+)
 from config.errors import ServiceError
 from domains.counters import send_counter
 from domains.forms import (
@@ -169,9 +174,9 @@ def domain_diagnose(request: HttpRequest, domain_id: str) -> HttpResponse:
     """Reads only (staff may too): each record through public DNS-over-HTTPS and the
     zone's own servers, shown on the domain's page."""
     domain = _domain(request, domain_id)
-    # The same per-organization budget as the API's diagnose.
-    if not DiagnoseThrottle().allow_request(request, None):
-        messages.warning(request, "Diagnose was run a moment ago; try again in a minute.")
+    refusal = diagnose_refusal(request)
+    if refusal:
+        messages.warning(request, refusal)
         return redirect("dashboard-domain", domain_id=domain.pk)
     return _detail(request, domain, diagnosis=sending_domain_diagnose(domain=domain))
 

@@ -9,8 +9,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.dashboard import can, dashboard_page, require_permission, show_service_error
-from accounts.throttling import DiagnoseThrottle
+from accounts.dashboard import (
+    can,
+    dashboard_page,
+    diagnose_refusal,
+    require_permission,
+    show_service_error,
+)
 from config.errors import NotFoundError, ServiceError
 from dnscheck.records import ExpectedRecord
 from storefronts.forms import StorefrontSettingsForm
@@ -143,11 +148,9 @@ def storefront_diagnose_page(request: HttpRequest) -> HttpResponse:
     storefront = _storefront(request)
     if storefront is None:
         return redirect("dashboard-storefront")
-    throttle = DiagnoseThrottle()
-    if not throttle.allow_request(request, None):
-        wait = int(throttle.wait() or 60)
-        message = f"Diagnose ran many times in the last minute; try again in {wait} seconds."
-        return _page(request, storefront, diagnose_error=message, status=429)
+    refusal = diagnose_refusal(request)
+    if refusal:
+        return _page(request, storefront, diagnose_error=refusal, status=429)
     try:
         diagnosis = storefront_diagnose(storefront=storefront)
     except ServiceError as exc:

@@ -324,3 +324,21 @@ def test_a_warm_domain_shows_no_cap_and_no_counter_that_is_not_kept(
 
     assert "no daily cap" in page
     assert "data-sent-today" not in page
+
+
+def test_diagnose_shows_each_record_and_spends_the_organizations_budget(
+    trio: OrgTrio, domain: SendingDomain, settings, dns
+) -> None:
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] | {"diagnose": "1/min"}
+    settings.REST_FRAMEWORK = settings.REST_FRAMEWORK | {"DEFAULT_THROTTLE_RATES": rates}
+    staff = session_client(trio.staff)  # reads only: staff may
+    url = f"/overview/domains/{domain.pk}/diagnose"
+
+    first = staff.post(url)
+    second = staff.post(url, follow=True)
+
+    assert first.status_code == 200
+    assert first.context["diagnosis"].summary.total == domain.records.count()
+    assert 'id="diagnosis"' in first.content.decode()
+    assert "try again in" in second.content.decode()
+    assert second.context.get("diagnosis") is None
