@@ -8,15 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import ApiKey, Membership, Organization
-from audit.models import AuditEvent
-
-ACTOR_TYPES = [
-    ("user", "Person"),
-    ("api_key", "API key"),
-    ("system", "System"),
-    ("cron", "Scheduled job"),
-    ("anonymous", "Signed out"),
-]
+from audit.models import ActorType, AuditEvent
 
 
 class AuditFilterForm(forms.Form):
@@ -31,7 +23,7 @@ class AuditFilterForm(forms.Form):
         label="Outcome", required=False, choices=[("", "Any"), *AuditEvent.Outcome.choices]
     )
     actor_type = forms.ChoiceField(
-        label="Actor type", required=False, choices=[("", "Any"), *ACTOR_TYPES]
+        label="Actor type", required=False, choices=[("", "Any"), *ActorType.choices]
     )
     actor_id = forms.ChoiceField(label="Actor", required=False)
     target_type = forms.CharField(

@@ -4,6 +4,16 @@ from django.db.models import Q
 from accounts.ids import PrefixedIdField
 
 
+class ActorType(models.TextChoices):
+    """Who an event's actor is (audit.context.Actor's kinds)."""
+
+    USER = "user", "Person"
+    API_KEY = "api_key", "API key"
+    SYSTEM = "system", "System"
+    CRON = "cron", "Scheduled job"
+    ANONYMOUS = "anonymous", "Signed out"
+
+
 class AuditEvent(models.Model):
     """One change, as it happened. Append-only: on PostgreSQL (and SQLite) triggers reject
     UPDATE, DELETE and TRUNCATE, except for the retention prune. Each row's `hash` covers

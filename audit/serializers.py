@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from audit.models import AuditEvent
+from audit.models import ActorType, AuditEvent
 
 
 class ActorSerializer(serializers.Serializer):
@@ -49,9 +49,7 @@ class AuditFilterSerializer(serializers.Serializer):
         required=False, max_length=100, help_text="Exact, or a prefix ending in `*` (tenant.*)."
     )
     outcome = serializers.ChoiceField(choices=AuditEvent.Outcome.choices, required=False)
-    actor_type = serializers.ChoiceField(
-        choices=["user", "api_key", "system", "cron", "anonymous"], required=False
-    )
+    actor_type = serializers.ChoiceField(choices=ActorType.values, required=False)
     actor_id = serializers.CharField(required=False, max_length=64)
     target_id = serializers.CharField(required=False, max_length=64)
     target_type = serializers.CharField(required=False, max_length=50)

@@ -194,8 +194,7 @@ class SendingDomainAdmin(DomainNameSearchMixin, AuditedModelAdmin):
                 )
             else:
                 outcome = sending_domain_verify(domain=domain, requested=True)
-                domain.refresh_from_db(fields=["status"])
-                if domain.status == SendingDomain.Status.FAILED:
+                if outcome.domain.status == SendingDomain.Status.FAILED:
                     report.skip(f"SES did not start over ({outcome.message})", domain)
                 else:
                     report.ok(f"Restarted, now {domain.get_status_display().lower()}", domain)

@@ -215,10 +215,7 @@ class SendingDomainViewSet(OrganizationScopedViewSet):
         domain = self.get_object()
         payload = TestEmailInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            message = sending_domain_send_test_email(domain=domain, to=payload.validated_data["to"])
-        except ValueError as exc:
-            raise InvalidInputError(str(exc), errors={"to": [str(exc)]}) from exc
+        message = sending_domain_send_test_email(domain=domain, to=payload.validated_data["to"])
         return respond(MessageSerializer(message).data, "Test email sent.", status=201)
 
     # --- the dashboard's collection-level forms (the internal contract) -------------------

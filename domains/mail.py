@@ -37,6 +37,10 @@ QP_UTF8 = Charset("utf-8")
 QP_UTF8.body_encoding = QP
 
 
+def format_address(name: str, address: str) -> str:
+    return formataddr((name, address)) if name else address
+
+
 @dataclass(frozen=True)
 class OutgoingEmail:
     from_address: str  # the bare address
@@ -56,11 +60,7 @@ class OutgoingEmail:
 
     @property
     def from_header(self) -> str:
-        return (
-            formataddr((self.from_name, self.from_address))
-            if self.from_name
-            else (self.from_address)
-        )
+        return format_address(self.from_name, self.from_address)
 
 
 class SignedMIME:

@@ -15,7 +15,7 @@ import logging
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from email.utils import formataddr, getaddresses
+from email.utils import getaddresses
 from typing import Any
 
 from django.conf import settings
@@ -27,7 +27,7 @@ from accounts.models import Organization, Tenant
 from audit.services import record, target
 from config.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
 from domains.counters import send_counter
-from domains.mail import OutgoingEmail
+from domains.mail import OutgoingEmail, format_address
 from domains.models import Message, SendingDomain
 from domains.providers import ProviderError, ProviderUnavailable, get_provider
 from domains.selectors import SenderDomain, domain_for_sender, warmup_cap
@@ -130,10 +130,6 @@ def parse_address(text: str) -> tuple[str, str]:
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from exc
     return name.strip(), checked.ascii_email or checked.normalized
-
-
-def format_address(name: str, address: str) -> str:
-    return formataddr((name, address)) if name else address
 
 
 def check_headers(headers: dict[str, Any]) -> dict[str, str]:
@@ -409,7 +405,10 @@ TEST_TEXT = (
 def sending_domain_send_test_email(*, domain: SendingDomain, to: str) -> Message:
     """A fixed test message from `test@<domain>`, counted like any other send, and
     recorded in the audit log (it is an owner's action on the domain)."""
-    name, address = parse_address(to)
+    try:
+        name, address = parse_address(to)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc), errors={"to": [str(exc)]}) from exc
     email = OutgoingEmail(
         from_address=f"test@{domain.name}",
         from_name="Domainkeeper test",

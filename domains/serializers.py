@@ -193,7 +193,8 @@ class AddressListField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> list[str]:
-        from domains.sending import format_address, parse_address
+        from domains.mail import format_address
+        from domains.sending import parse_address
 
         items = [data] if isinstance(data, str) else data
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
