@@ -6,7 +6,9 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from domains.models import SendingDomain
 from domains.providers.ses import reset_clients, ses_client
+from tests.dns_server import KnotServer
 
 
 @pytest.fixture
@@ -48,3 +50,28 @@ def identity(
     if error_type:
         response["VerificationInfo"] = {"ErrorType": error_type}
     return response
+
+
+@pytest.fixture
+def ses(settings, aws: None) -> None:
+    """Domains added from here on use the SES provider (on moto)."""
+    settings.EMAIL_PROVIDER = "ses"
+
+
+def publish(knot: KnotServer, record: dict) -> None:
+    """What a customer types into a DNS panel: long TXT values split in 255-character
+    strings, names with their final dot."""
+    if record["type"] == "TXT":
+        value = record["value"]
+        chunks = [value[i : i + 255] for i in range(0, len(value), 255)]
+        knot.set(record["hostname"], "TXT", " ".join(f'"{c}"' for c in chunks))
+    elif record["type"] == "CNAME":
+        knot.set(record["hostname"], "CNAME", record["value"] + ".")
+    elif record["type"] == "MX":
+        knot.set(record["hostname"], "MX", record["value"] + ".")
+
+
+def publish_records(knot: KnotServer, domain: SendingDomain) -> None:
+    """Every record the domain asks for, published as asked."""
+    for record in domain.records.all():
+        publish(knot, {"type": record.type, "hostname": record.hostname, "value": record.value})

@@ -10,8 +10,7 @@ from domains.models import SendingDomain
 from domains.services import sending_domain_create
 from tests.conftest import OrgTrio
 from tests.dns_server import KnotServer
-from tests.domains.conftest import identity, stubbed_ses
-from tests.domains.test_local_provider import publish
+from tests.domains.conftest import identity, publish_records, stubbed_ses
 from tests.test_admin import run_action, superuser_client, text
 from webhooks.models import WebhookEvent
 
@@ -20,18 +19,13 @@ pytestmark = pytest.mark.django_db
 TOKENS = ["tok1aaaa", "tok2bbbb", "tok3cccc"]
 
 
-def _published(knot: KnotServer, domain: SendingDomain) -> None:
-    for record in domain.records.all():
-        publish(knot, {"type": record.type, "hostname": record.hostname, "value": record.value})
-
-
 def test_recheck_now_verifies_a_published_domain_and_says_so(
     trio: OrgTrio, dns: KnotServer, label: str
 ) -> None:
     domain = sending_domain_create(
         organization=trio.organization, name=f"mail.{label}.example.test"
     )
-    _published(dns, domain)
+    publish_records(dns, domain)
 
     page = text(run_action(superuser_client(), SendingDomain, "recheck", [domain]))
 
@@ -55,11 +49,6 @@ def test_recheck_now_reports_a_check_that_could_not_run_and_changes_nothing(
     assert domain.status == "pending"
     assert "Skipped 1, not checked just now, status unchanged" in page
     assert not WebhookEvent.objects.filter(type__in=["domain.verified", "domain.failed"]).exists()
-
-
-@pytest.fixture
-def ses(settings, aws) -> None:
-    settings.EMAIL_PROVIDER = "ses"
 
 
 def _failed_ses_domain(trio: OrgTrio, name: str) -> SendingDomain:
@@ -142,7 +131,7 @@ def test_what_a_recheck_cannot_finish_in_its_time_budget_goes_to_the_worker(
         for n in ("a", "b")
     ]
     for domain in domains:
-        _published(dns, domain)
+        publish_records(dns, domain)
 
     page = text(run_action(superuser_client(), SendingDomain, "recheck", domains))
 

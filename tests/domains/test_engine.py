@@ -21,7 +21,7 @@ from domains.services import (
 )
 from tests.conftest import OrgTrio
 from tests.dns_server import KnotServer
-from tests.domains.test_local_provider import publish
+from tests.domains.conftest import publish_records
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -33,11 +33,6 @@ def _domain(trio: OrgTrio, name: str, **fields: object) -> SendingDomain:
         SendingDomain.objects.filter(pk=domain.pk).update(**fields)
         domain.refresh_from_db()
     return domain
-
-
-def _publish_all(knot: KnotServer, domain: SendingDomain) -> None:
-    for record in domain.records.all():
-        publish(knot, {"type": record.type, "hostname": record.hostname, "value": record.value})
 
 
 def test_cohort_boundaries(trio: OrgTrio, label: str) -> None:
@@ -53,6 +48,22 @@ def test_cohort_boundaries(trio: OrgTrio, label: str) -> None:
 
     assert claimed == {young.pk, verified.pk}
     assert old.pk not in claimed and failed.pk not in claimed
+
+
+def test_a_verified_domain_is_claimed_again_24_hours_after_its_check(
+    trio: OrgTrio, dns: KnotServer, label: str
+) -> None:
+    domain = _domain(trio, f"mail.{label}.example.test")
+    publish_records(dns, domain)
+    check_domains([domain.pk])
+    domain.refresh_from_db()
+    assert domain.status == "verified"
+    checked = domain.last_checked_at
+
+    with time_machine.travel(checked + timedelta(hours=23, minutes=59), tick=False):
+        assert claim_due() == []
+    with time_machine.travel(checked + timedelta(hours=24, seconds=1), tick=False):
+        assert claim_due() == [domain.pk]
 
 
 @pytest.mark.parametrize(
@@ -84,7 +95,7 @@ def test_a_published_domain_verifies_without_a_click(
     trio: OrgTrio, dns: KnotServer, label: str
 ) -> None:
     domain = _domain(trio, f"mail.{label}.example.test")
-    _publish_all(dns, domain)
+    publish_records(dns, domain)
 
     report = poll_cycle()
 
@@ -100,7 +111,7 @@ def test_transient_failures_back_off_and_recover(
     trio: OrgTrio, settings, dns: KnotServer, label: str
 ) -> None:
     domain = _domain(trio, f"mail.{label}.example.test")
-    _publish_all(dns, domain)
+    publish_records(dns, domain)
     good_dns = settings.DNS_NAMESERVERS
     settings.DNS_NAMESERVERS, settings.DNS_TIMEOUT = "127.0.0.1:9", 0.3
 
@@ -138,7 +149,7 @@ def test_a_worker_that_dies_mid_chunk_leaves_its_rows_for_another_after_the_leas
 def test_two_pollers_never_check_a_domain_twice(trio: OrgTrio, dns: KnotServer, label: str) -> None:
     domains = [_domain(trio, f"m{i}.{label}.example.test") for i in range(12)]
     for domain in domains[::2]:
-        _publish_all(dns, domain)
+        publish_records(dns, domain)
     claims: list[list[str]] = []
     barrier = threading.Barrier(2)
 
@@ -255,7 +266,7 @@ def test_every_schedule_has_a_cron_twin(settings, job: str) -> None:
 def test_the_operator_command(trio: OrgTrio, dns: KnotServer, label: str) -> None:
     ready = _domain(trio, f"ready.{label}.example.test")
     _domain(trio, f"waiting.{label}.example.test")
-    _publish_all(dns, ready)
+    publish_records(dns, ready)
     out = StringIO()
 
     call_command("verify_domains", "--pending", stdout=out)
@@ -316,7 +327,7 @@ def test_a_worker_killed_mid_chunk_leaves_its_rows_to_the_next_after_the_lease(
 
     domains = [_domain(trio, f"k{i}.{label}.example.test") for i in range(3)]
     for domain in domains:
-        _publish_all(dns, domain)
+        publish_records(dns, domain)
     SendingDomain.objects.update(next_check_at=timezone.now())
     ids = claim_due()
     database = connection.settings_dict

@@ -14,31 +14,17 @@ from domains.providers import ProviderUnavailable, get_provider
 from domains.services import sending_domain_create
 from tests.conftest import OrgTrio
 from tests.dns_server import KnotServer
-from tests.domains.conftest import identity, stubbed_ses
-from tests.domains.test_engine import _domain, _publish_all
-from tests.domains.test_local_provider import publish
+from tests.domains.conftest import identity, publish, publish_records, stubbed_ses
+from tests.domains.test_engine import _domain
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
 TOKENS = ["tok1aaaa", "tok2bbbb", "tok3cccc"]
 
 
-@pytest.fixture
-def ses(settings, aws) -> None:
-    settings.EMAIL_PROVIDER = "ses"
-
-
 def _ses_domain(trio, name, tokens=TOKENS):
     with stubbed_ses() as stub:
-        stub.add_response(
-            "create_email_identity",
-            {
-                "IdentityType": "DOMAIN",
-                "VerifiedForSendingStatus": False,
-                "DkimAttributes": {"Tokens": tokens, "Status": "PENDING"},
-            },
-            {"EmailIdentity": name},
-        )
+        stub.add_response("create_email_identity", identity(tokens=tokens), {"EmailIdentity": name})
         return sending_domain_create(organization=trio.organization, name=name)
 
 
@@ -183,7 +169,7 @@ def test_a_name_verified_elsewhere_first_is_marked_taken_without_an_event(
     mine = _domain(trio, name)
     theirs = sending_domain_create(organization=trio.other_organization, name=name)
     SendingDomain.objects.filter(pk=theirs.pk).update(status="verified")
-    _publish_all(dns, mine)
+    publish_records(dns, mine)
     old = timezone.now() - timedelta(hours=3)
     SendingDomain.objects.filter(pk=mine.pk).update(last_checked_at=old, consecutive_failures=2)
     check_domains([mine.pk])
@@ -197,7 +183,7 @@ def test_a_name_verified_elsewhere_first_is_marked_taken_without_an_event(
 def test_a_verify_click_reads_fresh_records(v1, trio: OrgTrio, dns: KnotServer, label: str) -> None:
     d = _domain(trio, f"p9.{label}.example.test")
     v1.get(f"/api/v1/domains/{d.pk}")  # the viewset's prefetched records, before
-    _publish_all(dns, d)
+    publish_records(dns, d)
     after = v1.post(f"/api/v1/domains/{d.pk}/verify").json()["data"]
     assert after["domain"]["status"] == "verified"
     assert {r["status"] for r in after["domain"]["records"]} == {"verified"}
@@ -209,7 +195,7 @@ def test_a_record_changed_while_the_provider_is_asked(
     a = _domain(trio, f"a.{label}.example.test")
     b = _domain(trio, f"b.{label}.example.test")
     check_domains([a.pk, b.pk])  # nothing published: rows pending / not_found
-    _publish_all(dns, b)  # b's current values are in DNS now
+    publish_records(dns, b)  # b's current values are in DNS now
     backend = type(get_provider(a.provider))
     original = backend.status
     calls = []

@@ -10,22 +10,10 @@ from config.crypto import decrypt
 from domains.models import SendingDomain
 from tests.conftest import OrgTrio
 from tests.dns_server import KnotServer
+from tests.domains.conftest import publish
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
-
-
-def publish(knot: KnotServer, record: dict) -> None:
-    """What a customer types into a DNS panel: long TXT values split in 255-character
-    strings, names with their final dot."""
-    if record["type"] == "TXT":
-        value = record["value"]
-        chunks = [value[i : i + 255] for i in range(0, len(value), 255)]
-        knot.set(record["hostname"], "TXT", " ".join(f'"{c}"' for c in chunks))
-    elif record["type"] == "CNAME":
-        knot.set(record["hostname"], "CNAME", record["value"] + ".")
-    elif record["type"] == "MX":
-        knot.set(record["hostname"], "MX", record["value"] + ".")
 
 
 def add(v1: APIClient, name: str) -> dict:

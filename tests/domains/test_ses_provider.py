@@ -24,11 +24,6 @@ pytestmark = pytest.mark.django_db
 TOKENS = ["tok1aaaa", "tok2bbbb", "tok3cccc"]
 
 
-@pytest.fixture
-def ses(settings, aws) -> None:
-    settings.EMAIL_PROVIDER = "ses"
-
-
 def test_moto_add_list_and_delete(v1: APIClient, ses: None, dns: KnotServer, label: str) -> None:
     name = f"mail.{label}.example.test"
 
