@@ -211,7 +211,9 @@ def test_a_record_changed_while_the_provider_is_asked(
     monkeypatch.setattr(backend, "status", status)
     check_domains([a.pk, b.pk])
     row = DomainRecord.objects.get(domain=b, purpose="spf")
-    assert row.status != "verified"  # the new value is not published
+    # Judged by the new value, which is not published: DNS holds the old one.
+    assert (row.status, row.hint) == ("failed", "spf_include_missing")
+    assert "include:_spf.dk-service.test" in row.seen_value
 
 
 def test_a_provider_failure_never_rewinds_a_concurrent_check_time(

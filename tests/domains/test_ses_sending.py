@@ -100,7 +100,12 @@ def test_a_5xx_falls_back_too(v1: APIClient, ses_domain: SendingDomain) -> None:
 
         response = v1.post("/api/v1/emails", _body(ses_domain), format="json")
 
-    assert response.json()["data"]["region"] == "us-east-1"
+        primary.assert_no_pending_responses()
+        fallback.assert_no_pending_responses()
+    data = response.json()["data"]
+    assert response.status_code == 201
+    assert (data["region"], data["fallback_used"]) == ("us-east-1", True)
+    assert data["provider_message_id"] == "fallback-id-2"
 
 
 def test_a_permanent_refusal_is_not_retried_elsewhere(
