@@ -72,30 +72,28 @@ def ses_rate_limit() -> None:
         time.sleep(max(second + 1 - time.time(), 0.01))
 
 
-def ses_client(region: str) -> Any:
-    """The cached SESv2 client for a region. Every call through it is rate limited."""
-    client = _clients.get(region)
+def _cached_client(cache_of: dict[str, Any], region: str, config: Config, paced: bool) -> Any:
+    client = cache_of.get(region)
     if client is None:
         with _clients_lock:
-            client = _clients.get(region)
+            client = cache_of.get(region)
             if client is None:
-                client = boto3.client("sesv2", region_name=region, config=CLIENT_CONFIG)
-                client.meta.events.register("before-call.sesv2", _before_call)
-                _clients[region] = client
+                client = boto3.client("sesv2", region_name=region, config=config)
+                if paced:
+                    client.meta.events.register("before-call.sesv2", _before_call)
+                cache_of[region] = client
     return client
+
+
+def ses_client(region: str) -> Any:
+    """The cached SESv2 client for a region. Every call through it is rate limited."""
+    return _cached_client(_clients, region, CLIENT_CONFIG, paced=True)
 
 
 def ses_send_client(region: str) -> Any:
     """The cached SESv2 client that sends mail in a region. Sending has its own per-second
     quota at SES, so it is not held to SES_MAX_RPS (which paces the identity calls)."""
-    client = _send_clients.get(region)
-    if client is None:
-        with _clients_lock:
-            client = _send_clients.get(region)
-            if client is None:
-                client = boto3.client("sesv2", region_name=region, config=SEND_CLIENT_CONFIG)
-                _send_clients[region] = client
-    return client
+    return _cached_client(_send_clients, region, SEND_CLIENT_CONFIG, paced=False)
 
 
 def _before_call(**kwargs: Any) -> None:
@@ -114,35 +112,22 @@ def reset_clients() -> None:
 RETRYABLE_SEND_CODES = TRANSIENT_CODES | {"SendingPausedException"}
 
 
-def _raise_send(exc: Exception) -> None:
+def _raise(exc: Exception, transient_codes: set[str] = TRANSIENT_CODES) -> None:
+    """SES's error as ours: transient ones (throttling, 5xx, no connection) apart from
+    refusals, with SES's own error code."""
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         message = exc.response.get("Error", {}).get("Message", str(exc))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        if code in RETRYABLE_SEND_CODES or status >= 500:
+        if code == "AlreadyExistsException":
+            raise ProviderConflict(message, code) from exc
+        if code == "NotFoundException":
+            raise ProviderMissing(f"SES: {message}", code) from exc
+        if code in transient_codes or status >= 500:
             raise ProviderUnavailable(f"SES: {code}: {message}", code) from exc
         raise ProviderError(f"SES: {code}: {message}", code) from exc
     if isinstance(exc, BotoCoreError):
         raise ProviderUnavailable(f"SES could not be reached: {exc}", "ConnectionError") from exc
-    raise exc
-
-
-def _raise(exc: Exception) -> None:
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        message = exc.response.get("Error", {}).get("Message", str(exc))
-        if code == "AlreadyExistsException":
-            raise ProviderConflict(message) from exc
-        if code == "NotFoundException":
-            raise ProviderMissing(f"SES: {message}") from exc
-        if (
-            code in TRANSIENT_CODES
-            or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
-        ):
-            raise ProviderUnavailable(f"SES: {code}: {message}") from exc
-        raise ProviderError(f"SES: {code}: {message}") from exc
-    if isinstance(exc, BotoCoreError):
-        raise ProviderUnavailable(f"SES could not be reached: {exc}") from exc
     raise exc
 
 
@@ -228,7 +213,7 @@ class SesProvider:
                 Content={"Raw": {"Data": raw.as_bytes(linesep="\r\n")}},
             )
         except (ClientError, BotoCoreError) as exc:
-            _raise_send(exc)
+            _raise(exc, RETRYABLE_SEND_CODES)
         return response["MessageId"]
 
     def delete(self, domain: SendingDomain) -> None:
