@@ -30,7 +30,7 @@ from domains.counters import send_counter
 from domains.mail import OutgoingEmail, format_address
 from domains.models import Message, SendingDomain
 from domains.providers import ProviderError, ProviderUnavailable, get_provider
-from domains.selectors import SenderDomain, domain_for_sender, warmup_cap
+from domains.selectors import SenderDomain, WarmupLimit, domain_for_sender, warmup_cap
 from domains.services import ProviderUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -193,20 +193,37 @@ def sender_domain(
     """The domain the from-address sends through, refused unless it can send now for this
     tenant. A domain bound to a tenant sends only for that tenant; an unbound domain is
     the organization's and sends for any."""
-    sender = domain_for_sender(organization_id=organization.pk, from_address=from_address)
-    if sender is None:
-        raise SendingDomainNotFound()
+    sender = _known_sender(organization.pk, from_address)
     if sender.tenant_id and sender.tenant_id != (tenant.pk if tenant else None):
         raise DomainTenantMismatch(
             f"{sender.name} is bound to tenant {sender.tenant_id}: send with that tenant_id.",
             extra={"domain_id": sender.id, "tenant_id": sender.tenant_id},
         )
+    _refuse_unverified(sender)
+    return sender
+
+
+def _known_sender(organization_id: str, from_address: str) -> SenderDomain:
+    sender = domain_for_sender(organization_id=organization_id, from_address=from_address)
+    if sender is None:
+        raise SendingDomainNotFound()
+    return sender
+
+
+def _refuse_unverified(sender: SenderDomain) -> None:
     if not sender.verified:
         raise DomainNotVerified(
             f"{sender.name} is {sender.status}, not verified: it cannot send yet.",
             extra={"domain_id": sender.id, "domain_status": sender.status},
         )
-    return sender
+
+
+def check_warmup_limit(*, organization_id: str, from_address: str) -> WarmupLimit:
+    """Today's cap for sending from this address's domain (None: no cap), refused as a
+    send would be when the domain is unknown or not verified."""
+    sender = _known_sender(organization_id, from_address)
+    _refuse_unverified(sender)
+    return warmup_cap(sender)
 
 
 def _replay(

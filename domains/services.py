@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import Organization, Tenant
 from audit.services import record, target
 from config.dns import dns_resolver, reserved_hosts
-from config.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
+from config.errors import ConflictError, InvalidInputError, ServiceError
 from dnscheck.check import check_records, summarise
 from dnscheck.cloudflare import all_cloudflare
 from dnscheck.lookup import View
@@ -33,7 +33,7 @@ from domains.providers import (
     ProviderUnavailable,
     get_provider,
 )
-from domains.selectors import WarmupLimit, domain_for_sender, sender_cache_forget, warmup_cap
+from domains.selectors import sender_cache_forget
 from webhooks.services import publish
 
 logger = logging.getLogger(__name__)
@@ -741,16 +741,6 @@ def sending_domain_start_warmup(*, domain: SendingDomain, total_days: int = 14) 
         )
     sender_cache_forget(domain)  # caps apply to the next send
     return domain
-
-
-def check_warmup_limit(*, organization_id: str, from_address: str) -> WarmupLimit:
-    """The day's cap for sending from this address's domain (None: no cap)."""
-    found = domain_for_sender(organization_id=organization_id, from_address=from_address)
-    if found is None or not found.verified:
-        raise NotFoundError(
-            "No verified sending domain for this from-address.", code="FROM_DOMAIN_NOT_VERIFIED"
-        )
-    return warmup_cap(found)
 
 
 def sending_domain_set_region(

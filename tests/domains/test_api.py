@@ -10,10 +10,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Tenant
-from config.errors import NotFoundError
+from config.errors import NotFoundError, ServiceError
 from domains.models import SendingDomain
 from domains.selectors import domain_for_sender
-from domains.services import check_warmup_limit, sending_domain_create
+from domains.sending import check_warmup_limit
+from domains.services import sending_domain_create
 from tests.conftest import OrgTrio
 from tests.dns_server import KnotServer
 from webhooks.models import WebhookEvent
@@ -184,10 +185,13 @@ def test_warmup_input_rules(v1: APIClient, domain: SendingDomain) -> None:
     assert (response.status_code, response.json()["code"]) == (400, "VALIDATION_ERROR")
 
 
-def test_no_cap_for_an_address_we_cannot_send_from(trio: OrgTrio) -> None:
-    with pytest.raises(NotFoundError) as refusal:
+def test_no_cap_for_an_address_we_cannot_send_from(trio: OrgTrio, domain: SendingDomain) -> None:
+    with pytest.raises(NotFoundError) as unknown:
         check_warmup_limit(organization_id=trio.organization.pk, from_address="a@unknown.test")
-    assert refusal.value.code == "FROM_DOMAIN_NOT_VERIFIED"
+    with pytest.raises(ServiceError) as pending:
+        check_warmup_limit(organization_id=trio.organization.pk, from_address=f"a@{domain.name}")
+    assert unknown.value.code == "DOMAIN_NOT_FOUND"
+    assert (pending.value.code, pending.value.status) == ("DOMAIN_NOT_VERIFIED", 403)
 
 
 def test_tenant_rebind_is_seen_by_the_next_send(
