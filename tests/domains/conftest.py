@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from botocore.stub import Stubber
+from django.utils import timezone
 from moto import mock_aws
 
 from domains.models import SendingDomain
@@ -75,3 +76,10 @@ def publish_records(knot: KnotServer, domain: SendingDomain) -> None:
     """Every record the domain asks for, published as asked."""
     for record in domain.records.all():
         publish(knot, {"type": record.type, "hostname": record.hostname, "value": record.value})
+
+
+def verified(domain: SendingDomain) -> SendingDomain:
+    """The domain as if its checks had passed (for tests about what verified domains do)."""
+    SendingDomain.objects.filter(pk=domain.pk).update(status="verified", verified_at=timezone.now())
+    domain.refresh_from_db()
+    return domain

@@ -17,6 +17,7 @@ from domains.sending import check_warmup_limit
 from domains.services import sending_domain_create
 from tests.conftest import OrgTrio
 from tests.dns_server import KnotServer
+from tests.domains.conftest import verified
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -25,12 +26,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def domain(trio: OrgTrio, dns: KnotServer, label: str) -> SendingDomain:
     return sending_domain_create(organization=trio.organization, name=f"mail.{label}.example.test")
-
-
-def _verified(domain: SendingDomain) -> SendingDomain:
-    SendingDomain.objects.filter(pk=domain.pk).update(status="verified", verified_at=timezone.now())
-    domain.refresh_from_db()
-    return domain
 
 
 READS = [("get", "/api/v1/domains/{id}"), ("post", "/api/v1/domains/{id}/diagnose")]
@@ -77,7 +72,7 @@ def test_list_filters(v1: APIClient, trio: OrgTrio, dns: KnotServer, label: str)
     a = sending_domain_create(
         organization=trio.organization, name=f"a.{label}.example.test", tenant=tenant
     )
-    b = _verified(
+    b = verified(
         sending_domain_create(organization=trio.organization, name=f"b.{label}.example.test")
     )
 
@@ -119,7 +114,7 @@ def test_two_organizations_may_claim_a_name_until_one_verifies_it(
     claim = outsider_v1.post("/api/v1/domains", {"name": domain.name}, format="json")
     assert claim.status_code == 201  # a pending claim blocks nobody
     SendingDomain.objects.filter(pk=claim.json()["data"]["id"]).delete()
-    _verified(domain)
+    verified(domain)
 
     response = outsider_v1.post("/api/v1/domains", {"name": domain.name}, format="json")
 
@@ -161,7 +156,7 @@ def test_unknown_region_on_add(v1: APIClient, label: str) -> None:
 
 
 def test_warmup_caps(v1: APIClient, trio: OrgTrio, domain: SendingDomain) -> None:
-    _verified(domain)
+    verified(domain)
     start = timezone.now().replace(hour=12)
     with time_machine.travel(start, tick=False):
         response = v1.post(f"/api/v1/domains/{domain.pk}/warmup", {"total_days": 14}, format="json")
@@ -197,7 +192,7 @@ def test_no_cap_for_an_address_we_cannot_send_from(trio: OrgTrio, domain: Sendin
 def test_tenant_rebind_is_seen_by_the_next_send(
     v1: APIClient, trio: OrgTrio, domain: SendingDomain
 ) -> None:
-    _verified(domain)
+    verified(domain)
     first, second = (Tenant.objects.create(organization=trio.organization, name=n) for n in "AB")
     v1.patch(f"/api/v1/domains/{domain.pk}/tenant", {"tenant_id": first.pk}, format="json")
     address = f"news@{domain.name}"
@@ -327,7 +322,7 @@ def test_junk_ids_on_the_dashboard_delete(owner_session: APIClient, junk: str, s
 def test_the_sender_lookup_reads_unicode_addresses(
     trio: OrgTrio, dns: KnotServer, label: str
 ) -> None:
-    domain = _verified(
+    domain = verified(
         sending_domain_create(organization=trio.organization, name=f"bücher.{label}.example.test")
     )
 

@@ -28,6 +28,7 @@ from domains.sending import WarmupLimitExceeded, email_send
 from domains.services import sending_domain_create, sending_domain_start_warmup
 from tests.conftest import OrgTrio
 from tests.dns_server import KnotServer
+from tests.domains.conftest import verified
 from tests.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.django_db
@@ -40,13 +41,7 @@ def domain(trio: OrgTrio, dns: KnotServer, label: str) -> SendingDomain:
     created = sending_domain_create(
         organization=trio.organization, name=f"mail.{label}.example.test"
     )
-    return _verified(created)
-
-
-def _verified(domain: SendingDomain) -> SendingDomain:
-    SendingDomain.objects.filter(pk=domain.pk).update(status="verified", verified_at=timezone.now())
-    domain.refresh_from_db()
-    return domain
+    return verified(created)
 
 
 def _body(domain: SendingDomain, **changes: object) -> dict:
@@ -254,7 +249,7 @@ def test_more_recipients_than_allowed_are_refused(
 
 
 def test_unicode_domains_and_display_names(v1: APIClient, trio: OrgTrio, label: str, dns) -> None:
-    domain = _verified(
+    domain = verified(
         sending_domain_create(organization=trio.organization, name=f"bücher.{label}.example.test")
     )
 
@@ -570,7 +565,7 @@ def test_a_key_expires_after_a_day(v1: APIClient, domain: SendingDomain) -> None
 def test_keys_belong_to_one_organization(
     v1: APIClient, trio: OrgTrio, domain: SendingDomain, outsider_v1: APIClient, label: str
 ) -> None:
-    theirs = _verified(
+    theirs = verified(
         sending_domain_create(organization=trio.other_organization, name=f"o.{label}.example.test")
     )
     v1.post("/api/v1/emails", _body(domain), format="json", HTTP_IDEMPOTENCY_KEY="same")
@@ -801,7 +796,7 @@ def test_a_domain_deleted_under_a_cached_lookup_is_not_found_not_another_message
     from tests.conftest import bearer_client
 
     client = bearer_client(api_key)
-    domain = _verified(
+    domain = verified(
         sending_domain_create(organization=trio.organization, name=f"gone.{label}.example.test")
     )
     assert client.post("/api/v1/emails", _body(domain), format="json").status_code == 201
