@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ import dns.asyncresolver  # noqa: E402
 import dns.message  # noqa: E402
 import dns.nameserver  # noqa: E402
 
+from bench.support import celery_worker, fresh_database  # noqa: E402
 from tests.dns_server import KnotServer  # noqa: E402
 
 
@@ -68,25 +68,7 @@ def run_with_worker(total: int, concurrency: int) -> tuple[float, int]:
     from domains.engine import poll_cycle
     from domains.models import SendingDomain
 
-    celery = str(Path(sys.executable).with_name("celery"))
-    worker = subprocess.Popen(
-        [
-            celery,
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            str(concurrency),
-            "--loglevel",
-            "WARNING",
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        cwd=ROOT,
-    )
+    worker = celery_worker(pool="prefork", concurrency=concurrency)
     try:
         deadline = time.time() + 60
         while not app.control.ping(timeout=0.5):
@@ -127,10 +109,7 @@ def main() -> None:
                 "LOG_LEVEL": "WARNING",
             }
         )
-        for sql in ("DROP DATABASE IF EXISTS dk_bench_poll", "CREATE DATABASE dk_bench_poll"):
-            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
-        subprocess.run(["redis-cli", "-n", "9", "FLUSHDB"], check=True, capture_output=True)
+        fresh_database("dk_bench_poll", 9)
 
         import django
 

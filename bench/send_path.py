@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -22,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.support import fresh_database  # noqa: E402
 
 ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.local",
@@ -35,25 +36,12 @@ ENV = {
 }
 
 
-def prepare_database() -> None:
-    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc"]
-    subprocess.run([*psql, "DROP DATABASE IF EXISTS dk_bench_send"], check=True)
-    subprocess.run([*psql, "CREATE DATABASE dk_bench_send"], check=True)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v", "0"],
-        cwd=ROOT,
-        env={**os.environ, **ENV},
-        check=True,
-    )
-    subprocess.run(["redis-cli", "-n", "8", "FLUSHDB"], check=True, capture_output=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sends", type=int, default=600, help="per path and counter")
     args = parser.parse_args()
 
-    prepare_database()
+    fresh_database("dk_bench_send", 8, ENV)
     sink_module = __import__("tests.smtp_sink", fromlist=["SmtpSink"])
     sink = sink_module.SmtpSink().start()
     os.environ.update({**ENV, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(sink.port)})

@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.support import CELERY, celery_worker, fresh_database  # noqa: E402
 from tests.dns_server import KnotServer  # noqa: E402
 
 
@@ -42,10 +43,7 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
         }
         os.environ.update(env)
-        for sql in ("DROP DATABASE IF EXISTS dk_bench_verify", "CREATE DATABASE dk_bench_verify"):
-            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True)
-        subprocess.run(["redis-cli", "-n", "8", "FLUSHDB"], check=True, capture_output=True)
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
+        fresh_database("dk_bench_verify", 8)
 
         import django
 
@@ -53,16 +51,13 @@ def main() -> None:
         from accounts.services import organization_create, user_get_or_create
         from domains.models import SendingDomain
         from domains.services import sending_domain_create
+        from tests.domains.conftest import publish_records
 
         owner, _ = user_get_or_create(email="bench@example.test")
         organization = organization_create(name="Bench", owner=owner)
-        celery = str(Path(sys.executable).with_name("celery"))
         processes = [
-            subprocess.Popen(
-                [celery, "-A", "config", "worker", "--loglevel", "WARNING", "--concurrency", "2"],
-                cwd=ROOT,
-            ),
-            subprocess.Popen([celery, "-A", "config", "beat", "--loglevel", "WARNING"], cwd=ROOT),
+            celery_worker(pool="prefork", concurrency=2),
+            subprocess.Popen([CELERY, "-A", "config", "beat", "--loglevel", "WARNING"], cwd=ROOT),
         ]
         results = []
         try:
@@ -71,14 +66,7 @@ def main() -> None:
                 name = f"mail.b{secrets.token_hex(4)}.example.test"
                 domain = sending_domain_create(organization=organization, name=name)
                 started = time.monotonic()
-                for record in domain.records.all():
-                    if record.type == "TXT":
-                        chunks = [
-                            record.value[i : i + 255] for i in range(0, len(record.value), 255)
-                        ]
-                        knot.set(record.hostname, "TXT", " ".join(f'"{c}"' for c in chunks))
-                    else:
-                        knot.set(record.hostname, record.type, record.value + ".")
+                publish_records(knot, domain)
                 while True:
                     domain.refresh_from_db()
                     if domain.status == SendingDomain.Status.VERIFIED:

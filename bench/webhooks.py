@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -23,6 +22,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.support import celery_worker, fresh_database  # noqa: E402
 
 ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.local",
@@ -64,32 +65,6 @@ class Receiver:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/hooks"
 
 
-def prepare_database() -> None:
-    subprocess.run(
-        [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-qc",
-            "DROP DATABASE IF EXISTS dk_bench_webhooks",
-        ],
-        check=True,
-    )
-    subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", "CREATE DATABASE dk_bench_webhooks"],
-        check=True,
-    )
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v", "0"],
-        cwd=ROOT,
-        env={**os.environ, **ENV},
-        check=True,
-    )
-    subprocess.run(["redis-cli", "-n", "7", "FLUSHDB"], check=True, capture_output=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000)
@@ -97,7 +72,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
 
-    prepare_database()
+    fresh_database("dk_bench_webhooks", 7, ENV)
     os.environ.update(ENV)
     import django
 
@@ -113,26 +88,7 @@ def main() -> None:
     organization = organization_create(name="Bench", owner=owner)
     endpoint_create(organization=organization, url=receiver.url)
 
-    celery = str(Path(sys.executable).with_name("celery"))
-    worker = subprocess.Popen(
-        [
-            celery,
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            args.pool,
-            "--concurrency",
-            str(args.concurrency),
-            "--loglevel",
-            "WARNING",
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **ENV},
-    )
+    worker = celery_worker(pool=args.pool, concurrency=args.concurrency, env=ENV)
     try:
         warm = publish(organization=organization, type="webhook.test", obj={"id": "warmup"})
         deadline = time.time() + 60
