@@ -4,6 +4,7 @@ delivery's attempts with a resend. A new or rotated secret is rendered in the re
 to the POST that made it, never stored or shown again. Every change needs the owner
 role, checked here on the server, not only hidden in the template."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -158,47 +159,54 @@ def endpoint_rotate(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     return _detail(request, endpoint, secret=secret)
 
 
-@dashboard_page
-@require_POST
-def endpoint_enable_view(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+def _button(
+    request: HttpRequest, endpoint_id: str, act: Callable[[WebhookEndpoint], str], refused: str
+) -> HttpResponse:
+    """An owner's button on the endpoint's page: what it did, or why not, told there."""
     endpoint = _endpoint(request, endpoint_id)
     require_permission(request, MANAGE)
     try:
-        endpoint_enable(endpoint=endpoint)
+        done = act(endpoint)
     except ServiceError as exc:
-        messages.error(request, f"Not enabled: {exc.dashboard_message}")
+        messages.error(request, f"{refused}: {exc.dashboard_message}")
     else:
-        messages.success(request, "Endpoint enabled. New events are sent to it again.")
+        messages.success(request, done)
     return redirect("dashboard-webhook", endpoint_id=endpoint.pk)
+
+
+@dashboard_page
+@require_POST
+def endpoint_enable_view(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+    def act(endpoint: WebhookEndpoint) -> str:
+        endpoint_enable(endpoint=endpoint)
+        return "Endpoint enabled. New events are sent to it again."
+
+    return _button(request, endpoint_id, act, "Not enabled")
 
 
 @dashboard_page
 @require_POST
 def endpoint_disable_view(request: HttpRequest, endpoint_id: str) -> HttpResponse:
-    endpoint = _endpoint(request, endpoint_id)
-    require_permission(request, MANAGE)
-    endpoint_disable(
-        endpoint=endpoint,
-        reason=f"Disabled by {request.user.email} in the dashboard.",
-        actor=None,
-        notify=False,
-    )
-    messages.success(request, "Endpoint disabled. Messages still queued for it are cancelled.")
-    return redirect("dashboard-webhook", endpoint_id=endpoint.pk)
+    def act(endpoint: WebhookEndpoint) -> str:
+        endpoint_disable(
+            endpoint=endpoint,
+            reason=f"Disabled by {request.user.email} in the dashboard.",
+            actor=None,
+            notify=False,
+        )
+        return "Endpoint disabled. Messages still queued for it are cancelled."
+
+    return _button(request, endpoint_id, act, "Not disabled")
 
 
 @dashboard_page
 @require_POST
 def endpoint_test(request: HttpRequest, endpoint_id: str) -> HttpResponse:
-    endpoint = _endpoint(request, endpoint_id)
-    require_permission(request, MANAGE)
-    try:
+    def act(endpoint: WebhookEndpoint) -> str:
         event = endpoint_send_test(endpoint=endpoint)
-    except ServiceError as exc:
-        messages.error(request, f"Not sent: {exc.dashboard_message}")
-    else:
-        messages.success(request, f"Test event {event.pk} queued. Its delivery is listed below.")
-    return redirect("dashboard-webhook", endpoint_id=endpoint.pk)
+        return f"Test event {event.pk} queued. Its delivery is listed below."
+
+    return _button(request, endpoint_id, act, "Not sent")
 
 
 @dashboard_page
