@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from config.cache import GenerationalCache
 from dnscheck.names import DomainNameError, normalize_domain
 from domains.models import SendingDomain
 
@@ -26,31 +25,17 @@ def sending_domains_for(*, organization: Any) -> QuerySet[SendingDomain]:
     return SendingDomain.objects.filter(organization=organization).select_related("tenant")
 
 
-def _generation_key(organization_id: str, name: str) -> str:
-    return f"sender-domain-gen:{organization_id}:{name}"
+# The send path reads this for every message; every change that matters to it forgets the
+# entry (no copy in process memory: a change must show on the very next send).
+SENDER_CACHE = GenerationalCache("sender-domain:v5", seconds=SENDER_CACHE_SECONDS)
 
 
-def _sender_key(organization_id: str, name: str, generation: int) -> str:
-    return f"sender-domain:v4:{organization_id}:{name}:{generation}"
-
-
-def _next_generation(key: str) -> None:
-    cache.add(key, 0, timeout=None)
-    try:
-        cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=None)
+def sender_cache_name(organization_id: str, name: str) -> str:
+    return f"{organization_id}:{name}"
 
 
 def sender_cache_forget_name(organization_id: str, name: str) -> None:
-    """Moves the name to a new cache generation. A reader that loaded the row before the
-    change and stores it afterwards stores it under the old generation, where nobody
-    looks any more. Inside a transaction, once now and once more at commit: a reader
-    between the two still saw the old row."""
-    key = _generation_key(organization_id, name)
-    _next_generation(key)
-    if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(lambda: _next_generation(key))
+    SENDER_CACHE.forget(sender_cache_name(organization_id, name))
 
 
 def sender_cache_forget(domain: SendingDomain) -> None:
@@ -86,21 +71,19 @@ SENDER_FIELDS = [f.name for f in SenderDomain.__dataclass_fields__.values()]
 def domain_for_sender(*, organization_id: str, from_address: str) -> SenderDomain | None:
     """The organization's domain a from-address sends through, whatever its status (the
     caller refuses an unverified one), or None. Cached briefly: the send path asks for
-    every message; every change that matters to it forgets the entry."""
+    every message; every change that matters to it forgets the entry (SENDER_CACHE)."""
     try:
         name = normalize_domain(from_address.rsplit("@", 1)[-1]).ascii
     except DomainNameError:
         return None
-    key = _sender_key(organization_id, name, cache.get(_generation_key(organization_id, name), 0))
-    cached = cache.get(key)
-    if cached is not None:
-        return SenderDomain(**cached) if cached else None
-    row = (
-        SendingDomain.objects.filter(organization_id=organization_id, name=name)
-        .values(*SENDER_FIELDS)
-        .first()
+    row = SENDER_CACHE.get(
+        sender_cache_name(organization_id, name),
+        lambda: (
+            SendingDomain.objects.filter(organization_id=organization_id, name=name)
+            .values(*SENDER_FIELDS)
+            .first()
+        ),
     )
-    cache.set(key, row or {}, SENDER_CACHE_SECONDS)
     return SenderDomain(**row) if row else None
 
 

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from accounts.models import Membership, Organization, User
 from accounts.services import api_key_create, membership_set, organization_create
 from audit.services import close_prune_gate, open_prune_gate
+from config.cache import GenerationalCache
 from tests.dns_server import KnotServer, UnboundResolver, dns_tools_missing_reason
 from tests.doh_server import DohServer
 
@@ -96,6 +97,7 @@ def label() -> str:
 def _clear_cache() -> None:
     # Throttle counters live in the cache; one test's requests must not slow the next.
     cache.clear()
+    GenerationalCache.clear_local()
 
 
 @pytest.fixture

@@ -847,10 +847,11 @@ def test_a_stale_read_stored_after_a_change_is_never_used(
 ) -> None:
     from django.core.cache import cache
 
-    from domains.selectors import _generation_key, _sender_key, domain_for_sender
+    from domains.selectors import SENDER_CACHE, domain_for_sender, sender_cache_name
 
     address = f"a@{domain.name}"
-    generation_key = _generation_key(trio.organization.pk, domain.name)
+    name = sender_cache_name(trio.organization.pk, domain.name)
+    generation_key = SENDER_CACHE.generation_key(name)
     # A reader reads the generation and the row, then the change lands, then the reader
     # stores what it loaded under the generation it read.
     generation = cache.get(generation_key, 0)
@@ -859,7 +860,7 @@ def test_a_stale_read_stored_after_a_change_is_never_used(
     from domains.services import sending_domain_set_tenant
 
     sending_domain_set_tenant(domain=domain, tenant=tenant)
-    stale_key = _sender_key(trio.organization.pk, domain.name, generation)
+    stale_key = SENDER_CACHE.value_key(name, generation)
     cache.set(stale_key, {**old.__dict__}, 60)
 
     fresh = domain_for_sender(organization_id=trio.organization.pk, from_address=address)

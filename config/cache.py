@@ -1,0 +1,100 @@
+"""Cached reads that a change must never leave stale.
+
+A value lives in the shared cache under a generation per name, and forgetting a name moves
+it to the next generation (at once, and inside a transaction once more at commit). A reader
+that loaded the row before a change and stores it afterwards stores it under the old
+generation, where nobody looks any more.
+
+A process may also keep what it read in its own memory for `local_seconds`, in front of
+the shared cache: a hot path then costs no network round trip at all. What this process
+changes shows at once; what another process changes shows here within `local_seconds`."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.core.cache import cache
+from django.db import transaction
+
+Value = dict[str, Any]
+
+
+def _next_generation(key: str) -> None:
+    cache.add(key, 0, timeout=None)
+    try:
+        cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=None)
+
+
+class GenerationalCache:
+    """`get(name, load)` answers from memory, then the shared cache, then `load()` (a dict,
+    or None for "there is none", which is cached too, for `miss_seconds`)."""
+
+    everywhere: ClassVar[list[GenerationalCache]] = []
+
+    def __init__(
+        self,
+        namespace: str,
+        *,
+        seconds: int,
+        miss_seconds: int | None = None,
+        local_seconds: float = 0,
+        local_max: int = 10_000,
+    ) -> None:
+        self.namespace = namespace
+        self.seconds = seconds
+        self.miss_seconds = seconds if miss_seconds is None else miss_seconds
+        self.local_seconds = local_seconds
+        self.local_max = local_max
+        self._local: dict[str, tuple[float, Value]] = {}
+        GenerationalCache.everywhere.append(self)
+
+    def _digest(self, name: str) -> str:
+        return hashlib.sha256(name.encode()).hexdigest()[:32]
+
+    def generation_key(self, name: str) -> str:
+        return f"{self.namespace}-gen:{self._digest(name)}"
+
+    def value_key(self, name: str, generation: int) -> str:
+        return f"{self.namespace}:{self._digest(name)}:{generation}"
+
+    def get(self, name: str, load: Callable[[], Value | None]) -> Value | None:
+        now = time.monotonic()
+        held = self._local.get(name)
+        if held is not None and held[0] > now:
+            return held[1] or None
+        key = self.value_key(name, cache.get(self.generation_key(name), 0))
+        value = cache.get(key)
+        if value is None:
+            value = load() or {}  # {}: "there is none"; None from the cache: not cached
+            cache.set(key, value, self.seconds if value else self.miss_seconds)
+        if self.local_seconds:
+            if len(self._local) >= self.local_max:
+                self._local.clear()
+            self._local[name] = (now + self.local_seconds, value)
+        return value or None
+
+    def forget(self, name: str) -> None:
+        """After a change every reader must see: this process at once, others within
+        `local_seconds`. Inside a transaction, once now and once more at commit: a reader
+        between the two still saw the old row."""
+        key = self.generation_key(name)
+        self._local.pop(name, None)
+        _next_generation(key)
+        if transaction.get_connection().in_atomic_block:
+
+            def again() -> None:
+                self._local.pop(name, None)
+                _next_generation(key)
+
+            transaction.on_commit(again)
+
+    @classmethod
+    def clear_local(cls) -> None:
+        """Forgets what every cache holds in this process's memory (tests, between cases)."""
+        for each in cls.everywhere:
+            each._local.clear()
