@@ -18,6 +18,7 @@ from domains.urls import dashboard_urls as domains_dashboard
 from storefronts.urls import api_internal_urls as storefronts_internal
 from storefronts.urls import api_v1_urls as storefronts_v1
 from storefronts.urls import dashboard_urls as storefronts_dashboard
+from storefronts.urls import public_urls as storefronts_public
 from storefronts.urls import tls_urls
 from storefronts.views import storefront_page
 from webhooks.urls import api_internal_urls as webhooks_internal
@@ -29,6 +30,9 @@ handler404 = "config.envelope.api_aware_404"
 handler500 = "config.envelope.api_aware_500"
 
 urlpatterns = [
+    # First, as they are the hottest: every visit to a store and every new TLS connection.
+    path("api/v1/", include(storefronts_public)),
+    *tls_urls,
     path("", home, name="home"),
     path("healthz", health, name="health"),
     path("api/cron/<slug:job>", run_job, name="cron"),
@@ -68,6 +72,5 @@ urlpatterns = [
     path("api/internal/", include(webhooks_internal)),
     path("api/internal/", include(domains_internal)),
     path("api/internal/", include(storefronts_internal)),
-    *tls_urls,
     path("s/<slug:slug>/", storefront_page, name="storefront-page"),
 ]

@@ -24,6 +24,7 @@ from storefronts.services import (
     storefront_diagnose,
     storefront_ensure_token,
     storefront_public,
+    storefront_public_card,
     storefront_update,
     storefront_verify_domain,
 )
@@ -169,16 +170,6 @@ class PublicView(APIView):
     throttle_classes = [PublicRateThrottle]
 
 
-def public_data(storefront: Storefront) -> dict[str, Any]:
-    return {
-        "id": str(storefront.pk),
-        "slug": storefront.slug,
-        "title": storefront.title,
-        "description": storefront.description,
-        "customDomain": storefront.custom_domain if storefront.custom_domain_verified else None,
-    }
-
-
 def product_data(product: Product) -> dict[str, Any]:
     return {
         "id": str(product.pk),
@@ -191,12 +182,18 @@ def product_data(product: Product) -> dict[str, Any]:
 
 
 class PublicStorefrontView(PublicView):
+    """Served from memory when warm: no database, no network. A budget counted in the shared
+    cache would cost more than the answer, so this read has none (flood control is the
+    proxy's); the catalog and orders, which reach the database, keep theirs."""
+
+    throttle_classes: list = []
+
     @extend_schema(
         operation_id="public_storefront_retrieve",
         responses=inline_serializer("PublicStorefront", {"slug": serializers.CharField()}),
     )
     def get(self, request: Request, slug: str) -> Response:
-        return respond(public_data(storefront_public(slug)))
+        return respond(storefront_public_card(slug))
 
 
 class PublicCatalogView(PublicView):

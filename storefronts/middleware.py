@@ -14,8 +14,8 @@ from django.http import (
 )
 from django.http.request import split_domain_port, validate_host
 
-from dnscheck.names import DomainNameError, normalize_domain
-from storefronts.services import storefront_slug_for_host
+from dnscheck.names import DomainNameError
+from storefronts.services import normalize_host, storefront_slug_for_host
 
 PUBLIC_API = "/api/v1/public/storefront"
 
@@ -43,7 +43,7 @@ class CustomDomainMiddleware:
         if not domain:  # not a host name at all
             return HttpResponseNotFound("Unknown host.")
         try:
-            host = normalize_domain(domain).ascii
+            host = normalize_host(domain)
         except DomainNameError:
             return HttpResponseNotFound("Unknown host.")
         slug = storefront_slug_for_host(host)

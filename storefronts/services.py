@@ -8,19 +8,21 @@ import hmac
 import logging
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from audit.services import record, target
+from config.cache import GenerationalCache
 from config.dns import dns_resolver, reserved_hosts
 from config.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
 from dnscheck.check import check_records
@@ -31,8 +33,8 @@ from webhooks.services import publish
 
 logger = logging.getLogger(__name__)
 
-HOST_CACHE_SECONDS = 300
-HOST_MISS_CACHE_SECONDS = 30  # a "no" may have been read just before a domain verified
+PUBLIC_CACHE_SECONDS = 300
+PUBLIC_MISS_CACHE_SECONDS = 30  # a "no" may have been read just before a domain verified
 RECHECK_EVERY = timedelta(hours=24)
 UNVERIFY_AFTER_MISSES = 3
 UNVERIFY_AFTER_SPAN = timedelta(hours=48)
@@ -117,59 +119,100 @@ def _announce(
     )
 
 
-# --- host resolution (public API, host routing, the TLS ask) --------------------------------
+# --- public resolution (public API, host routing, the TLS ask) ------------------------------
+
+# What the public sees of a published storefront, by slug and by verified domain: shared by
+# every process for 5 minutes (a "none" for 30 s), and held in each process's memory for a
+# moment in front of that, so the hot paths ask neither the database nor the network. Every
+# change that matters forgets the entries (forget_storefront).
+PUBLIC_CACHE = GenerationalCache(
+    "storefront-public:v1",
+    seconds=PUBLIC_CACHE_SECONDS,
+    miss_seconds=PUBLIC_MISS_CACHE_SECONDS,
+    local_seconds=settings.PUBLIC_LOCAL_CACHE_SECONDS,
+)
 
 
-def _host_key(host: str) -> str:
-    return "sf-host:" + hashlib.sha256(host.encode()).hexdigest()[:32]
-
-
-def forget_host(domain: str | None) -> None:
-    if domain:
-        cache.delete(_host_key(domain))
-
-
-def storefront_slug_for_host(host: str) -> str | None:
-    """The slug of the published storefront a verified custom domain serves, or None.
-    Answers, both yes and no, are cached; a domain's change of state clears them."""
-    key = _host_key(host)
-    cached = cache.get(key)
-    if cached is not None:
-        return cached or None
-    slug = (
-        Storefront.objects.filter(
-            custom_domain=host,
-            custom_domain_verified=True,
-            published=True,
-            deleted_at__isnull=True,
-        )
-        .values_list("slug", flat=True)
-        .first()
-    )
-    cache.set(key, slug or "", HOST_CACHE_SECONDS if slug else HOST_MISS_CACHE_SECONDS)
-    return slug
+@lru_cache(maxsize=8192)
+def normalize_host(raw: str) -> str:
+    """A host name as storefront domains are stored (lowercase punycode, no trailing dot),
+    or DomainNameError. Remembered: the hot paths see the same few names all day."""
+    return normalize_domain(raw).ascii
 
 
 def public_storefronts() -> QuerySet[Storefront]:
     return Storefront.objects.filter(published=True, deleted_at__isnull=True)
 
 
-def storefront_public(identifier: str) -> Storefront:
-    """(slug == id OR (custom_domain == id AND verified)) AND not deleted AND published."""
+def public_card(storefront: Storefront) -> dict[str, Any]:
+    """The public storefront's representation (`GET /public/storefronts/{slug}`)."""
+    return {
+        "id": str(storefront.pk),
+        "slug": storefront.slug,
+        "title": storefront.title,
+        "description": storefront.description,
+        "customDomain": storefront.custom_domain if storefront.custom_domain_verified else None,
+    }
+
+
+def _public_lookup(name: str, **where: Any) -> dict[str, Any] | None:
+    def load() -> dict[str, Any] | None:
+        storefront = public_storefronts().filter(**where).first()
+        return public_card(storefront) if storefront else None
+
+    return PUBLIC_CACHE.get(name, load)
+
+
+def storefront_card_for_host(host: str) -> dict[str, Any] | None:
+    """The published storefront a verified custom domain (normalised) serves, or None."""
+    return _public_lookup(f"host:{host}", custom_domain=host, custom_domain_verified=True)
+
+
+def storefront_slug_for_host(host: str) -> str | None:
+    card = storefront_card_for_host(host)
+    return card["slug"] if card else None
+
+
+def storefront_public_card(identifier: str) -> dict[str, Any]:
+    """What `GET /public/storefronts/{identifier}` shows: the published storefront whose slug
+    is `identifier`, or whose verified custom domain it is in any spelling (`MyStore.com.`,
+    `mystöre.com`); else NotFoundError."""
+    card = None
     ident = identifier.strip().lower()
-    try:
-        as_domain = normalize_domain(identifier).ascii  # mystöre.com, MyStore.com.
-    except DomainNameError:
-        as_domain = ident
-    storefront = (
-        public_storefronts()
-        .filter(Q(slug=ident) | Q(custom_domain=as_domain, custom_domain_verified=True))
-        .select_related("store")
-        .first()
-    )
-    if storefront is None:
+    if ident.isascii() and "." not in ident:  # a slug (slugs have no dots)
+        card = _public_lookup(f"slug:{ident}", slug=ident)
+    else:
+        try:
+            host = normalize_host(identifier)
+        except DomainNameError:
+            host = None
+        card = storefront_card_for_host(host) if host else None
+    if card is None:
+        raise NotFoundError("No published storefront here.", code="STOREFRONT_NOT_FOUND")
+    return card
+
+
+def storefront_public(identifier: str) -> Storefront:
+    """The row behind storefront_public_card, for what needs more than the card (catalog,
+    orders): published, not deleted, by slug or verified domain."""
+    card = storefront_public_card(identifier)
+    storefront = public_storefronts().filter(pk=card["id"]).select_related("store").first()
+    if storefront is None:  # changed since the card was read
         raise NotFoundError("No published storefront here.", code="STOREFRONT_NOT_FOUND")
     return storefront
+
+
+def forget_storefront(
+    *, slugs: Iterable[str | None] = (), domains: Iterable[str | None] = ()
+) -> None:
+    """After a change to what the public sees of a storefront: its slugs and domains, before
+    and after, are looked up afresh."""
+    for slug in set(slugs):
+        if slug:
+            PUBLIC_CACHE.forget(f"slug:{slug}")
+    for domain in set(domains):
+        if domain:
+            PUBLIC_CACHE.forget(f"host:{domain}")
 
 
 # --- the custom domain --------------------------------------------------------------------
@@ -242,8 +285,9 @@ def storefront_update(
             _announce(
                 locked, event, {"custom_domain": [before["custom_domain"], locked.custom_domain]}
             )
-    for domain in {before["custom_domain"], locked.custom_domain}:
-        forget_host(domain)
+    forget_storefront(
+        slugs=(before["slug"], locked.slug), domains=(before["custom_domain"], locked.custom_domain)
+    )
     return locked
 
 
@@ -379,11 +423,9 @@ def storefront_verify_domain(*, storefront: Storefront) -> Storefront:
             _announce(
                 storefront, "storefront.domain_verified", {"custom_domain_verified": [False, True]}
             )
-            domain = storefront.custom_domain
-            transaction.on_commit(lambda: forget_host(domain))
+            forget_storefront(slugs=[storefront.slug], domains=[storefront.custom_domain])
     except IntegrityError as exc:  # another store verified the same domain a moment earlier
         raise CustomDomainTaken() from exc
-    forget_host(storefront.custom_domain)
     return storefront
 
 
@@ -443,7 +485,7 @@ def storefront_recheck_domain(*, storefront: Storefront) -> str:
                 {"custom_domain_verified": [True, False]},
                 hint=result.hint,
             )
-        forget_host(storefront.custom_domain)
+        forget_storefront(slugs=[storefront.slug], domains=[storefront.custom_domain])
         return "unverified"
     base.update(
         domain_missing_checks=misses,

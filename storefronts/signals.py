@@ -1,16 +1,28 @@
-"""Host answers are cached; any save or delete of a storefront (the API, the admin, an
-organization deleted) clears the answer for its domain. Cache plumbing, not business logic."""
+"""What the public sees of a storefront is cached (storefronts.services.PUBLIC_CACHE); any
+save or delete of one (the API, the admin, an organization deleted) forgets its entries,
+under the slug and domain it had before and has after. Cache plumbing, not business logic."""
 
 from typing import Any
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from storefronts.models import Storefront
-from storefronts.services import forget_host
+from storefronts.services import forget_storefront
+
+
+@receiver(pre_save, sender=Storefront)
+def _forget_what_it_was(
+    sender: Any, instance: Storefront, raw: bool = False, **kwargs: Any
+) -> None:
+    if raw or instance._state.adding:
+        return
+    before = Storefront.objects.filter(pk=instance.pk).values("slug", "custom_domain").first()
+    if before:
+        forget_storefront(slugs=[before["slug"]], domains=[before["custom_domain"]])
 
 
 @receiver(post_save, sender=Storefront)
 @receiver(post_delete, sender=Storefront)
-def _forget_cached_host(sender: Any, instance: Storefront, **kwargs: Any) -> None:
-    forget_host(instance.custom_domain)
+def _forget_what_it_is(sender: Any, instance: Storefront, **kwargs: Any) -> None:
+    forget_storefront(slugs=[instance.slug], domains=[instance.custom_domain])

@@ -51,7 +51,7 @@ public_urls = [
     path("public/storefronts/<str:slug>/orders", PublicOrderView.as_view(), name="public-orders"),
 ]
 
-api_v1_urls = [*_store_routes("v1"), *public_urls]
+api_v1_urls = _store_routes("v1")  # the public ones are included on their own, first
 api_internal_urls = _store_routes("internal")
 tls_urls = [path("internal/tls/ask", tls_ask, name="tls-ask")]
 

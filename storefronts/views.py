@@ -5,8 +5,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from config.errors import NotFoundError
-from dnscheck.names import DomainNameError, normalize_domain
-from storefronts.services import storefront_public, storefront_slug_for_host
+from dnscheck.names import DomainNameError
+from storefronts.services import normalize_host, storefront_public, storefront_slug_for_host
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ def tls_ask(request: HttpRequest) -> HttpResponse:
     answers no (fails closed)."""
     raw = request.GET.get("domain", "")
     try:
-        name = normalize_domain(raw).ascii
+        name = normalize_host(raw)
     except DomainNameError as exc:
         return JsonResponse({"allowed": False, "reason": exc.code}, status=400)
     try:

@@ -231,6 +231,10 @@ DIAGNOSE_RATE_LIMIT = env("DIAGNOSE_RATE_LIMIT", default="30/min")
 # The TXT record that proves ownership: `<label>.<domain>` holding `<prefix>=<token>`.
 STOREFRONT_VERIFY_LABEL = env("STOREFRONT_VERIFY_LABEL", default="_sendy-verify")
 STOREFRONT_VERIFY_PREFIX = env("STOREFRONT_VERIFY_PREFIX", default="sendy-verify")
+# How long each process keeps a public storefront lookup (by slug, by domain, for the TLS
+# ask) in its own memory in front of the shared cache: a change made through another process
+# shows within this many seconds (0: always ask the shared cache).
+PUBLIC_LOCAL_CACHE_SECONDS = env.float("PUBLIC_LOCAL_CACHE_SECONDS", default=2.0)
 # A/AAAA values a store's apex domain should point at (subdomains CNAME to the target).
 CUSTOM_DOMAIN_TARGET_IPS = env.list("CUSTOM_DOMAIN_TARGET_IPS", default=[])
 
@@ -246,6 +250,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.IsOrganizationMember"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.negotiation.QuickContentNegotiation",
     "DEFAULT_PARSER_CLASSES": [
         "config.parsers.SafeJSONParser",
         "rest_framework.parsers.FormParser",
@@ -331,4 +336,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Django logs every 4xx as a warning: a line per scanner's request for an unknown
+        # host or a stale key, which the proxy's access log already has. Server errors
+        # stay. REQUEST_LOG_LEVEL=WARNING brings the 4xx lines back.
+        "django.request": {"level": env("REQUEST_LOG_LEVEL", default="ERROR")},
+    },
 }
