@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev dns-tools browser-tools lint format migrations clean
+.PHONY: run test install install-dev dns-tools browser-tools bench-tools lint format migrations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ dns-tools:
 # The browser tests drive Debian's Chromium headless; without it they skip (CI installs it).
 browser-tools:
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
+
+# bench/http.py's load generator.
+bench-tools:
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk
 
 lint: install-dev
 	$(BIN)/ruff check .
