@@ -38,12 +38,10 @@ class CustomDomainMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         raw_host = request.META.get("HTTP_HOST", "")
         domain, _port = split_domain_port(raw_host)
-        if not raw_host or validate_host(domain, settings.ALLOWED_HOSTS):
+        if not raw_host or (domain and validate_host(domain, settings.ALLOWED_HOSTS)):
             return self.get_response(request)
-        if not domain:  # not a host name at all
-            return HttpResponseNotFound("Unknown host.")
-        try:
-            host = normalize_host(domain)
+        try:  # any spelling of a store's domain: MyStore.COM., mystore.com:443, punycode
+            host = normalize_host(raw_host).ascii
         except DomainNameError:
             return HttpResponseNotFound("Unknown host.")
         slug = storefront_slug_for_host(host)

@@ -2,6 +2,9 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
+
+from dnscheck.names import to_display
 
 
 class Store(models.Model):
@@ -53,7 +56,19 @@ class Storefront(models.Model):
                 fields=["custom_domain"],
                 condition=Q(custom_domain_verified=True),
                 name="storefront_verified_domain_once",
-            )
+            ),
+            # Only the normaliser's form is stored (storefronts.services.normalize_host), so
+            # no other spelling of a name gets past the unique index above.
+            models.CheckConstraint(
+                condition=Q(custom_domain__isnull=True)
+                | (
+                    Q(custom_domain=Lower("custom_domain"))
+                    & ~Q(custom_domain__endswith=".")
+                    & ~Q(custom_domain__contains=":")
+                    & ~Q(custom_domain__contains=" ")
+                ),
+                name="storefront_domain_normalized",
+            ),
         ]
         indexes = [
             models.Index(fields=["custom_domain"]),
@@ -66,6 +81,11 @@ class Storefront(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    @property
+    def custom_domain_display(self) -> str:
+        """The domain as people read it (Unicode); stored and in DNS it is punycode."""
+        return to_display(self.custom_domain) if self.custom_domain else ""
 
 
 class Product(models.Model):

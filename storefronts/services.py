@@ -26,7 +26,7 @@ from config.cache import GenerationalCache
 from config.dns import dns_resolver, reserved_hosts
 from config.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
 from dnscheck.check import check_records
-from dnscheck.names import DomainNameError, normalize_domain
+from dnscheck.names import DomainName, DomainNameError, normalize_domain
 from dnscheck.records import ExpectedRecord, Outcome, Purpose, RecordResult
 from storefronts.models import Order, OrderLine, OrderOtp, Product, Storefront
 from webhooks.services import publish
@@ -133,11 +133,44 @@ PUBLIC_CACHE = GenerationalCache(
 )
 
 
+# `host:port`, or `[v6]:port` (refused later as an IP literal).
+HOST_WITH_PORT = re.compile(r"(?P<host>[^:\[\]]+|\[[^\]]*\]):(?P<port>[0-9]{1,5})")
+
+
+def own_hosts() -> tuple[str, ...]:
+    """Names no store may take, nor a name under them: our routing target and API host
+    (reserved_hosts), CANONICAL_HOST and every plain name in ALLOWED_HOSTS."""
+    return _own_hosts(
+        settings.CUSTOM_DOMAIN_TARGET,
+        settings.BACKEND_BASE_URL,
+        settings.CANONICAL_HOST,
+        tuple(settings.ALLOWED_HOSTS),
+    )
+
+
+@lru_cache(maxsize=8)
+def _own_hosts(*settings_read: Any) -> tuple[str, ...]:  # the arguments key the memo
+    names = [*reserved_hosts(), settings.CANONICAL_HOST]
+    names += [h.lstrip(".") for h in settings.ALLOWED_HOSTS if h != "*"]
+    return tuple(dict.fromkeys(n.lower() for n in names if n and "." in n.strip(".")))
+
+
+def normalize_host(raw: str) -> DomainName:
+    """The one normaliser for a store's domain, on every path: save, verify, the unique index,
+    host routing, the public lookup and the TLS ask. Lowercase, without a port or the
+    trailing dot, IDNA (UTS 46) to punycode (stored; `.display` is the Unicode form); IP
+    literals, wildcards, public suffixes and our own hosts are refused (DomainNameError,
+    with a code). Remembered: the hot paths see the same few names all day."""
+    return _normalize_host(raw, own_hosts())
+
+
 @lru_cache(maxsize=8192)
-def normalize_host(raw: str) -> str:
-    """A host name as storefront domains are stored (lowercase punycode, no trailing dot),
-    or DomainNameError. Remembered: the hot paths see the same few names all day."""
-    return normalize_domain(raw).ascii
+def _normalize_host(raw: str, own: tuple[str, ...]) -> DomainName:
+    text = raw.strip()
+    with_port = HOST_WITH_PORT.fullmatch(text)
+    if with_port:
+        text = with_port.group("host")
+    return normalize_domain(text, reserved=own)
 
 
 def public_storefronts() -> QuerySet[Storefront]:
@@ -183,7 +216,7 @@ def storefront_public_card(identifier: str) -> dict[str, Any]:
         card = _public_lookup(f"slug:{ident}", slug=ident)
     else:
         try:
-            host = normalize_host(identifier)
+            host = normalize_host(identifier).ascii
         except DomainNameError:
             host = None
         card = storefront_card_for_host(host) if host else None
@@ -326,7 +359,7 @@ def _apply_domain(storefront: Storefront, raw: str | None) -> str | None:
         storefront.domain_first_missing_at = None
         return "storefront.domain_cleared"
     try:
-        name = normalize_domain(raw, reserved=reserved_hosts()).ascii
+        name = normalize_host(raw).ascii
     except DomainNameError as exc:
         raise InvalidInputError(
             exc.message, code=exc.code, errors={"customDomain": [exc.message]}

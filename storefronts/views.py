@@ -18,7 +18,7 @@ def tls_ask(request: HttpRequest) -> HttpResponse:
     answers no (fails closed)."""
     raw = request.GET.get("domain", "")
     try:
-        name = normalize_host(raw)
+        name = normalize_host(raw).ascii
     except DomainNameError as exc:
         return JsonResponse({"allowed": False, "reason": exc.code}, status=400)
     try:

@@ -322,7 +322,7 @@ def test_diagnose_of_a_stored_domain_that_no_longer_validates(
     v1: APIClient, storefront: Storefront
 ) -> None:
     Storefront.objects.filter(pk=storefront.pk).update(
-        custom_domain="My Shop.com", custom_domain_verification_token="d" * 32
+        custom_domain="my_shop.com", custom_domain_verification_token="d" * 32
     )
 
     response = v1.post(f"{URL}/domain/diagnose")
