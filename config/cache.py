@@ -51,6 +51,7 @@ class GenerationalCache:
         self.local_seconds = local_seconds
         self.local_max = local_max
         self._local: dict[str, tuple[float, Value]] = {}
+        self._forgets = 0  # forgets in this process so far
         GenerationalCache.everywhere.append(self)
 
     def _digest(self, name: str) -> str:
@@ -62,17 +63,29 @@ class GenerationalCache:
     def value_key(self, name: str, generation: int) -> str:
         return f"{self.namespace}:{self._digest(name)}:{generation}"
 
-    def get(self, name: str, load: Callable[[], Value | None]) -> Value | None:
+    def get(
+        self,
+        name: str,
+        load: Callable[[], Value | None],
+        before_leaving_memory: Callable[[], None] | None = None,
+    ) -> Value | None:
+        """`before_leaving_memory` runs when the answer is not in this process's memory,
+        before the shared cache or `load` is asked (a budget check, say: it may raise)."""
         now = time.monotonic()
         held = self._local.get(name)
         if held is not None and held[0] > now:
             return held[1] or None
+        if before_leaving_memory is not None:
+            before_leaving_memory()
+        forgets = self._forgets
         key = self.value_key(name, cache.get(self.generation_key(name), 0))
         value = cache.get(key)
         if value is None:
             value = load() or {}  # {}: "there is none"; None from the cache: not cached
             cache.set(key, value, self.seconds if value else self.miss_seconds)
-        if self.local_seconds:
+        # A forget in this process while we read (another thread) means what we read may
+        # be the old answer: it goes to the caller, not into memory for the next one.
+        if self.local_seconds and forgets == self._forgets:
             if len(self._local) >= self.local_max:
                 self._local.clear()
             self._local[name] = (now + self.local_seconds, value)
@@ -83,11 +96,13 @@ class GenerationalCache:
         `local_seconds`. Inside a transaction, once now and once more at commit: a reader
         between the two still saw the old row."""
         key = self.generation_key(name)
+        self._forgets += 1
         self._local.pop(name, None)
         _next_generation(key)
         if transaction.get_connection().in_atomic_block:
 
             def again() -> None:
+                self._forgets += 1
                 self._local.pop(name, None)
                 _next_generation(key)
 

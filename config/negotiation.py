@@ -8,8 +8,8 @@ ANYTHING = {"", "*/*", "application/json"}
 
 
 class QuickContentNegotiation(DefaultContentNegotiation):
-    """Our API speaks JSON only: a view with one renderer and a client that takes anything
-    (or JSON) has nothing to negotiate, so the Accept header is not parsed. Any other
+    """Our API speaks JSON only: a view whose one renderer is JSON and a client that takes
+    anything (or JSON) have nothing to negotiate, so the Accept header is not parsed. Any other
     Accept header goes through DRF's negotiation (and its 406)."""
 
     def select_renderer(
@@ -17,6 +17,7 @@ class QuickContentNegotiation(DefaultContentNegotiation):
     ) -> tuple[BaseRenderer, str]:
         if (
             len(renderers) == 1
+            and renderers[0].media_type == "application/json"
             and format_suffix is None
             and request.META.get("HTTP_ACCEPT", "") in ANYTHING
             and not request.query_params.get(self.settings.URL_FORMAT_OVERRIDE or "")

@@ -182,10 +182,10 @@ def product_data(product: Product) -> dict[str, Any]:
 
 
 class PublicStorefrontView(PublicView):
-    """Served from memory when warm: no database, no network. A budget counted in the shared
-    cache would cost more than the answer, so this read has none (flood control is the
-    proxy's); the catalog and orders, which reach the database, keep theirs."""
-
+    # Warm, the answer comes from this process's memory: no database, no network, and no
+    # budget counted (counting in the shared cache would cost more than answering). A name
+    # the process does not hold, which may reach the database, takes from the client's
+    # budget (PUBLIC_API_RATE_LIMIT) first.
     throttle_classes: list = []
 
     @extend_schema(
@@ -193,7 +193,13 @@ class PublicStorefrontView(PublicView):
         responses=inline_serializer("PublicStorefront", {"slug": serializers.CharField()}),
     )
     def get(self, request: Request, slug: str) -> Response:
-        return respond(storefront_public_card(slug))
+        budget = PublicRateThrottle()
+
+        def pay() -> None:
+            if not budget.allow_request(request, self):
+                self.throttled(request, budget.wait())
+
+        return respond(storefront_public_card(slug, before_leaving_memory=pay))
 
 
 class PublicCatalogView(PublicView):

@@ -8,7 +8,7 @@ import hmac
 import logging
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -42,6 +42,7 @@ OTP_VALID = timedelta(minutes=10)
 OTP_MAX_ATTEMPTS = 5
 OTP_MAX_PER_WINDOW = 3
 # What slugify() produces, so every slug a store was created with stays valid.
+SLUG_MAX_LENGTH = 100
 SLUG_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,98}[a-z0-9])?")
 
 
@@ -188,17 +189,24 @@ def public_card(storefront: Storefront) -> dict[str, Any]:
     }
 
 
-def _public_lookup(name: str, **where: Any) -> dict[str, Any] | None:
+Hook = Callable[[], None] | None
+
+
+def _public_lookup(name: str, before_leaving_memory: Hook, **where: Any) -> dict[str, Any] | None:
     def load() -> dict[str, Any] | None:
         storefront = public_storefronts().filter(**where).first()
         return public_card(storefront) if storefront else None
 
-    return PUBLIC_CACHE.get(name, load)
+    return PUBLIC_CACHE.get(name, load, before_leaving_memory)
 
 
-def storefront_card_for_host(host: str) -> dict[str, Any] | None:
+def storefront_card_for_host(
+    host: str, before_leaving_memory: Hook = None
+) -> dict[str, Any] | None:
     """The published storefront a verified custom domain (normalised) serves, or None."""
-    return _public_lookup(f"host:{host}", custom_domain=host, custom_domain_verified=True)
+    return _public_lookup(
+        f"host:{host}", before_leaving_memory, custom_domain=host, custom_domain_verified=True
+    )
 
 
 def storefront_slug_for_host(host: str) -> str | None:
@@ -206,20 +214,24 @@ def storefront_slug_for_host(host: str) -> str | None:
     return card["slug"] if card else None
 
 
-def storefront_public_card(identifier: str) -> dict[str, Any]:
+def storefront_public_card(
+    identifier: str, *, before_leaving_memory: Hook = None
+) -> dict[str, Any]:
     """What `GET /public/storefronts/{identifier}` shows: the published storefront whose slug
     is `identifier`, or whose verified custom domain it is in any spelling (`MyStore.com.`,
-    `mystöre.com`); else NotFoundError."""
+    `mystöre.com`); else NotFoundError. `before_leaving_memory` runs when the answer is not
+    in this process's memory (the caller's budget check)."""
     card = None
     ident = identifier.strip().lower()
     if ident.isascii() and "." not in ident:  # a slug (slugs have no dots)
-        card = _public_lookup(f"slug:{ident}", slug=ident)
+        if len(ident) <= SLUG_MAX_LENGTH:  # nothing longer is remembered either
+            card = _public_lookup(f"slug:{ident}", before_leaving_memory, slug=ident)
     else:
         try:
             host = normalize_host(identifier).ascii
         except DomainNameError:
             host = None
-        card = storefront_card_for_host(host) if host else None
+        card = storefront_card_for_host(host, before_leaving_memory) if host else None
     if card is None:
         raise NotFoundError("No published storefront here.", code="STOREFRONT_NOT_FOUND")
     return card

@@ -4,22 +4,31 @@ under the slug and domain it had before and has after. Cache plumbing, not busin
 
 from typing import Any
 
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from storefronts.models import Storefront
 from storefronts.services import forget_storefront
 
 
+def _forget_the_row(pk: object) -> None:
+    row = Storefront.objects.filter(pk=pk).values("slug", "custom_domain").first()
+    if row:
+        forget_storefront(slugs=[row["slug"]], domains=[row["custom_domain"]])
+
+
 @receiver(pre_save, sender=Storefront)
 def _forget_what_it_was(
     sender: Any, instance: Storefront, raw: bool = False, **kwargs: Any
 ) -> None:
-    if raw or instance._state.adding:
-        return
-    before = Storefront.objects.filter(pk=instance.pk).values("slug", "custom_domain").first()
-    if before:
-        forget_storefront(slugs=[before["slug"]], domains=[before["custom_domain"]])
+    if not raw and not instance._state.adding:
+        _forget_the_row(instance.pk)
+
+
+@receiver(pre_delete, sender=Storefront)
+def _forget_what_goes(sender: Any, instance: Storefront, **kwargs: Any) -> None:
+    """The row's own names: the instance may have been loaded before a rename."""
+    _forget_the_row(instance.pk)
 
 
 @receiver(post_save, sender=Storefront)

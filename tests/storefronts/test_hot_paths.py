@@ -160,18 +160,66 @@ def test_process_memory_is_bounded(live: Storefront, monkeypatch: pytest.MonkeyP
     assert client.get(f"{PUBLIC}/mystore.com").status_code == 200
 
 
-def test_the_storefront_read_has_no_budget_but_the_catalog_keeps_its_own(
+def test_only_reads_that_leave_memory_take_from_the_budget(
     live: Storefront, product: Product, settings
 ) -> None:
-    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] | {"public": "2/min"}
+    """Warm reads cost nothing to answer and are not counted; a name this process does not
+    hold (an unknown one reaches the database) is, and is refused over the budget before
+    any lookup."""
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] | {"public": "3/min"}
     settings.REST_FRAMEWORK = settings.REST_FRAMEWORK | {"DEFAULT_THROTTLE_RATES": rates}
     client = APIClient()
 
-    reads = {client.get(f"{PUBLIC}/mystore").status_code for _ in range(5)}
-    catalog = [client.get(f"{PUBLIC}/mystore/catalog").status_code for _ in range(3)]
+    warm = {client.get(f"{PUBLIC}/mystore").status_code for _ in range(6)}  # one counted
+    with CaptureQueriesContext(connection) as queries:
+        unknown = [client.get(f"{PUBLIC}/nobody-{i}").status_code for i in range(4)]
+    asked = len(queries)  # now: the next request empties Django's query log
+    still_warm = client.get(f"{PUBLIC}/mystore").status_code
+    catalog = client.get(f"{PUBLIC}/mystore/catalog")
 
-    assert reads == {200}
-    assert catalog == [200, 200, 429]
+    assert warm == {200}
+    assert unknown == [404, 404, 429, 429]
+    assert asked == 2  # the refused ones asked nothing
+    assert still_warm == 200
+    assert catalog.status_code == 429  # the catalog keeps its own budget
+
+
+def test_a_forget_during_a_read_keeps_the_old_answer_out_of_memory(
+    live: Storefront, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another thread of this process changes the storefront while a read is loading the
+    row: the read may answer what it loaded, but must not keep it for the next request."""
+    original_get = PUBLIC_CACHE.get
+
+    def racing_get(name, load, before_leaving_memory=None):
+        def load_then_change():
+            card = load()
+            if name == "slug:mystore":
+                storefront_update(storefront=live, title="Renamed")
+            return card
+
+        return original_get(name, load_then_change, before_leaving_memory)
+
+    monkeypatch.setattr(PUBLIC_CACHE, "get", racing_get)
+    Client().get(f"{PUBLIC}/mystore")
+    monkeypatch.setattr(PUBLIC_CACHE, "get", original_get)
+
+    assert Client().get(f"{PUBLIC}/mystore").json()["data"]["title"] == "Renamed"
+
+
+def test_deleting_an_instance_loaded_before_a_rename_forgets_the_rows_names(
+    live: Storefront,
+) -> None:
+    held = Storefront.objects.get(pk=live.pk)
+    storefront_update(storefront=live, slug="renamed")
+    client = Client()
+    assert client.get(f"{PUBLIC}/renamed").status_code == 200
+
+    held.delete()
+    shared.GenerationalCache.clear_local()  # as another process sees it: the shared cache
+
+    assert client.get(f"{PUBLIC}/renamed").status_code == 404
+    assert client.get(f"{PUBLIC}/mystore.com").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -192,6 +240,12 @@ def test_a_client_that_takes_no_json_is_told_so(live: Storefront) -> None:
 
     assert response.status_code == 406
     assert response.json()["code"] == "NOT_ACCEPTABLE"
+
+
+def test_a_view_whose_one_renderer_is_not_json_still_negotiates() -> None:
+    response = Client().get("/api/docs/", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 406
 
 
 # --- the benchmark's comparison point -----------------------------------------------------
