@@ -193,9 +193,8 @@ class PublicStorefrontView(PublicView):
         responses=inline_serializer("PublicStorefront", {"slug": serializers.CharField()}),
     )
     def get(self, request: Request, slug: str) -> Response:
-        budget = PublicRateThrottle()
-
         def pay() -> None:
+            budget = PublicRateThrottle()
             if not budget.allow_request(request, self):
                 self.throttled(request, budget.wait())
 
