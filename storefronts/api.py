@@ -185,8 +185,14 @@ class PublicStorefrontView(PublicView):
     # Warm, the answer comes from this process's memory: no database, no network, and no
     # budget counted (counting in the shared cache would cost more than answering). A name
     # the process does not hold, which may reach the database, takes from the client's
-    # budget (PUBLIC_API_RATE_LIMIT) first.
+    # budget (PUBLIC_API_RATE_LIMIT) first. A read has nothing to parse, authenticate or
+    # permit either, so none of that is set up for it.
     throttle_classes: list = []
+    parser_classes: list = []
+    permission_classes: list = []
+
+    def perform_authentication(self, request: Request) -> None:
+        pass  # no authenticators: DRF's documented way to not build the anonymous user
 
     @extend_schema(
         operation_id="public_storefront_retrieve",
