@@ -26,11 +26,11 @@ import sys
 sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
 
 import argparse
+import json
 import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import time
@@ -40,7 +40,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from bench.support import fresh_database
+from bench.support import fresh_database, local_record_rows, local_sending_domains
+from tests.dns_server import free_port
 
 HOST = "bench.localhost"
 ENV = {
@@ -89,8 +90,7 @@ def seed() -> str:
     from accounts.models import Organization
     from accounts.services import api_key_create, organization_create, user_get_or_create
     from bench.http_urls import BENCH_ORGANIZATION
-    from domains.models import DomainRecord, SendingDomain
-    from domains.providers.local import LocalProvider, new_dkim_key
+    from domains.models import DomainRecord
     from storefronts.models import Store, Storefront
 
     now = timezone.now()
@@ -121,43 +121,10 @@ def seed() -> str:
 
     owner, _ = user_get_or_create(email="bench-http@example.test")
     organization = organization_create(name=BENCH_ORGANIZATION, owner=owner)
-    _, public_key = new_dkim_key()
-    domains = SendingDomain.objects.bulk_create(
-        (
-            SendingDomain(
-                organization=organization,
-                name=f"mail{i}.bench-senders.test",
-                display_name=f"mail{i}.bench-senders.test",
-                provider="local",
-                region="us-east-1",
-                status="verified" if i % 2 else "pending",
-                verified_at=now if i % 2 else None,
-                dkim_selector="dk1",
-                dkim_public_key=public_key,
-            )
-            for i in range(SENDING_DOMAINS)
-        ),
-        batch_size=1000,
-    )
-    provider = LocalProvider()
-    rows = []
-    for domain in domains:
-        for position, record in enumerate(provider.records(domain)):
-            placed = record.in_zone("bench-senders.test")
-            rows.append(
-                DomainRecord(
-                    domain=domain,
-                    position=position,
-                    type=record.type,
-                    hostname=record.name,
-                    host=placed.host,
-                    zone="bench-senders.test",
-                    value=record.value,
-                    purpose=record.purpose,
-                    required=record.purpose != "dmarc",
-                    status=domain.status,
-                )
-            )
+    names = [f"mail{i}.bench-senders.test" for i in range(SENDING_DOMAINS)]
+    domains = local_sending_domains(organization, names[::2])  # pending
+    domains += local_sending_domains(organization, names[1::2], status="verified", verified_at=now)
+    rows = [row for _, _, row in local_record_rows(domains, "bench-senders.test")]
     DomainRecord.objects.bulk_create(rows, batch_size=2000)
     return api_key_create(organization=organization, name="bench", created_by=owner).raw_key
 
@@ -189,12 +156,6 @@ def targets(api_key: str) -> list[Target]:
 
 
 # --- the server -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
@@ -270,7 +231,7 @@ def run_wrk(port: int, target: Target, seconds: int, connections: int) -> Sample
 
 
 PY_LOAD = r"""
-import http.client, sys, time, threading
+import http.client, json, sys, time, threading
 port, host, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 seconds, connections = float(sys.argv[4]), int(sys.argv[5])
 headers = dict(h.split(": ", 1) for h in sys.argv[6:])
@@ -295,8 +256,9 @@ started = time.perf_counter()
 [t.start() for t in threads]; [t.join() for t in threads]
 elapsed = time.perf_counter() - started
 latencies.sort()
-print(len(latencies) / elapsed, latencies[len(latencies) // 2] * 1000,
-      latencies[int(len(latencies) * 0.99)] * 1000, repr(statuses))
+print(json.dumps({"rps": len(latencies) / elapsed,
+    "p50_ms": latencies[len(latencies) // 2] * 1000,
+    "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000, "statuses": statuses}))
 """
 
 
@@ -311,11 +273,12 @@ def run_python(port: int, target: Target, seconds: int, connections: int) -> Sam
         text=True,
         check=True,
         cwd=ROOT,
-    ).stdout.split(maxsplit=3)
-    statuses = eval(out[3])  # noqa: S307 - our own child's repr of a dict of ints
-    if set(statuses) != {target.status}:
+    ).stdout
+    result = json.loads(out)
+    statuses = {int(code) for code in result.pop("statuses")}
+    if statuses != {target.status}:
         raise SystemExit(f"{target.name}: answers were {statuses}, not all {target.status}")
-    return Sample(rps=float(out[0]), p50_ms=float(out[1]), p99_ms=float(out[2]))
+    return Sample(**result)
 
 
 # --- the run ----------------------------------------------------------------------------
@@ -329,8 +292,14 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 2, help="gunicorn sync workers"
     )
+    parser.add_argument(
+        "--generator",
+        choices=["wrk", "python"],
+        default="wrk" if shutil.which("wrk") else "python",
+        help="the load generator (default: wrk when installed)",
+    )
     args = parser.parse_args()
-    load = run_wrk if shutil.which("wrk") else run_python
+    load = run_wrk if args.generator == "wrk" else run_python
 
     os.environ.update(ENV)
     fresh_database("dk_bench_http", 10, ENV)

@@ -32,8 +32,13 @@ import dns.asyncresolver  # noqa: E402
 import dns.message  # noqa: E402
 import dns.nameserver  # noqa: E402
 
-from bench.support import celery_worker, fresh_database  # noqa: E402
-from tests.dns_server import KnotServer  # noqa: E402
+from bench.support import (  # noqa: E402
+    celery_worker,
+    fresh_database,
+    local_record_rows,
+    local_sending_domains,
+)
+from tests.dns_server import KnotServer, as_typed  # noqa: E402
 
 
 async def bare(port: int, questions: list[tuple[str, str, str]], concurrency: int = 64) -> float:
@@ -122,52 +127,21 @@ def main() -> None:
         from dnscheck.resolver import DnsResolver
         from domains.engine import CHUNK_SIZE, poll_cycle
         from domains.models import DomainRecord, SendingDomain
-        from domains.providers.local import LocalProvider, new_dkim_key
         from domains.services import expected_records
 
         owner, _ = user_get_or_create(email="bench@example.test")
         organization = organization_create(name="Bench", owner=owner)
-        _, public_key = new_dkim_key()
-        now = timezone.now()
-        domains = SendingDomain.objects.bulk_create(
-            SendingDomain(
-                organization=organization,
-                name=f"d{i}.poll.example.test",
-                display_name=f"d{i}.poll.example.test",
-                provider="local",
-                region="us-east-1",
-                dkim_selector="dk1",
-                dkim_public_key=public_key,
-                next_check_at=now,
-            )
-            for i in range(args.domains)
+        domains = local_sending_domains(
+            organization,
+            (f"d{i}.poll.example.test" for i in range(args.domains)),
+            next_check_at=timezone.now(),
         )
-        provider = LocalProvider()
+        half = set(domains[::2])  # their records are published, the others' are not
         rows, published = [], []
-        for index, domain in enumerate(domains):
-            for position, record in enumerate(provider.records(domain)):
-                placed = record.in_zone("example.test")
-                rows.append(
-                    DomainRecord(
-                        domain=domain,
-                        position=position,
-                        type=record.type,
-                        hostname=record.name,
-                        host=placed.host,
-                        zone="example.test",
-                        value=record.value,
-                        purpose=record.purpose,
-                        required=record.purpose != "dmarc",
-                    )
-                )
-                if index % 2 == 0:
-                    if record.type == "TXT":
-                        chunks = [
-                            record.value[i : i + 255] for i in range(0, len(record.value), 255)
-                        ]
-                        published.append((record.name, "TXT", " ".join(f'"{c}"' for c in chunks)))
-                    else:
-                        published.append((record.name, record.type, record.value + "."))
+        for domain, record, row in local_record_rows(domains, "example.test"):
+            rows.append(row)
+            if domain in half:
+                published.append((record.name, record.type, as_typed(record.type, record.value)))
         DomainRecord.objects.bulk_create(rows, batch_size=2000)
         knot.add_many("example.test.", published)
 

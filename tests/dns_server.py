@@ -110,6 +110,15 @@ def _wait_for_answer(port: int, qname: str, seconds: float = 10.0) -> None:
     raise RuntimeError(f"no DNS server answered {qname} on port {port}")
 
 
+def as_typed(rdtype: str, value: str) -> str:
+    """A record's value as a customer types it into a DNS panel: a long TXT value split in
+    255-character strings, a target name with its final dot."""
+    if rdtype == "TXT":
+        chunks = [value[i : i + 255] for i in range(0, len(value), 255)]
+        return " ".join(f'"{c}"' for c in chunks)
+    return value + "."
+
+
 @dataclass
 class KnotServer:
     directory: Path
