@@ -42,7 +42,6 @@ OTP_VALID = timedelta(minutes=10)
 OTP_MAX_ATTEMPTS = 5
 OTP_MAX_PER_WINDOW = 3
 # What slugify() produces, so every slug a store was created with stays valid.
-SLUG_MAX_LENGTH = 100
 SLUG_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,98}[a-z0-9])?")
 
 
@@ -126,6 +125,7 @@ def _announce(
 # every process for 5 minutes (a "none" for 30 s), and held in each process's memory for a
 # moment in front of that, so the hot paths ask neither the database nor the network. Every
 # change that matters forgets the entries (forget_storefront).
+SLUG_LENGTH = Storefront._meta.get_field("slug").max_length
 PUBLIC_CACHE = GenerationalCache(
     "storefront-public:v1",
     seconds=PUBLIC_CACHE_SECONDS,
@@ -141,16 +141,6 @@ HOST_WITH_PORT = re.compile(r"(?P<host>[^:\[\]]+|\[[^\]]*\]):(?P<port>[0-9]{1,5}
 def own_hosts() -> tuple[str, ...]:
     """Names no store may take, nor a name under them: our routing target and API host
     (reserved_hosts), CANONICAL_HOST and every plain name in ALLOWED_HOSTS."""
-    return _own_hosts(
-        settings.CUSTOM_DOMAIN_TARGET,
-        settings.BACKEND_BASE_URL,
-        settings.CANONICAL_HOST,
-        tuple(settings.ALLOWED_HOSTS),
-    )
-
-
-@lru_cache(maxsize=8)
-def _own_hosts(*settings_read: Any) -> tuple[str, ...]:  # the arguments key the memo
     names = [*reserved_hosts(), settings.CANONICAL_HOST]
     names += [h.lstrip(".") for h in settings.ALLOWED_HOSTS if h != "*"]
     return tuple(dict.fromkeys(n.lower() for n in names if n and "." in n.strip(".")))
@@ -224,7 +214,7 @@ def storefront_public_card(
     card = None
     ident = identifier.strip().lower()
     if ident.isascii() and "." not in ident:  # a slug (slugs have no dots)
-        if len(ident) <= SLUG_MAX_LENGTH:  # nothing longer is remembered either
+        if len(ident) <= SLUG_LENGTH:  # nothing longer is remembered either
             card = _public_lookup(f"slug:{ident}", before_leaving_memory, slug=ident)
     else:
         try:
@@ -330,10 +320,7 @@ def storefront_update(
             _announce(
                 locked, event, {"custom_domain": [before["custom_domain"], locked.custom_domain]}
             )
-    forget_storefront(
-        slugs=(before["slug"], locked.slug), domains=(before["custom_domain"], locked.custom_domain)
-    )
-    return locked
+    return locked  # its save forgot the public answers, old and new (storefronts.signals)
 
 
 def _slug_used(slug: str, *, storefront: Storefront) -> bool:
