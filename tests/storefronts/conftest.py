@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from storefronts.models import Product, Storefront
 from storefronts.services import store_create
@@ -20,6 +21,19 @@ def product(storefront: Storefront) -> Product:
     return Product.objects.create(
         storefront=storefront, name="Mug", price=Decimal("12.50"), currency="EUR", stock=3
     )
+
+
+def verified(storefront: Storefront, domain: str = "mystore.com") -> Storefront:
+    """The storefront with `domain` verified, as a published TXT record and POST /verify end
+    (the DNS round trip itself is tested on its own)."""
+    Storefront.objects.filter(pk=storefront.pk).update(
+        custom_domain=domain,
+        custom_domain_verification_token="a" * 32,
+        custom_domain_verified=True,
+        custom_domain_verified_at=timezone.now(),
+    )
+    storefront.refresh_from_db()
+    return storefront
 
 
 def verify_txt(knot, storefront: Storefront) -> None:

@@ -4,27 +4,19 @@ person spells it, it is one name, stored once, and no spelling gets around a che
 import pytest
 from django.db import IntegrityError, transaction
 from django.test import Client
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create
 from storefronts.models import Storefront
 from storefronts.services import store_create
 from tests.conftest import OrgTrio
+from tests.storefronts.conftest import verified
 
 pytestmark = pytest.mark.django_db
 SETTINGS = "/api/v1/store/storefront"
 PUBLIC = "/api/v1/public/storefronts"
 IDN_UNICODE = "mystöre.com"
 IDN_ASCII = "xn--mystre-zxa.com"
-
-
-def _verify(storefront: Storefront) -> None:
-    """What a published TXT record and POST /verify end in (the DNS round trip itself is
-    tested elsewhere)."""
-    Storefront.objects.filter(pk=storefront.pk).update(
-        custom_domain_verified=True, custom_domain_verified_at=timezone.now()
-    )
 
 
 @pytest.mark.parametrize(
@@ -83,10 +75,7 @@ def test_names_no_store_may_take(
 def test_no_spelling_gets_around_a_verified_domain(
     trio: OrgTrio, storefront: Storefront, spelling: str
 ) -> None:
-    Storefront.objects.filter(pk=storefront.pk).update(
-        custom_domain="mystore.com", custom_domain_verification_token="a" * 32
-    )
-    _verify(storefront)
+    verified(storefront)
     other = store_create(organization=trio.organization, name="Other", slug="other")
     client = APIClient()
     key = api_key_create(organization=trio.organization, name="k", created_by=trio.owner)
@@ -107,11 +96,7 @@ def test_the_database_refuses_any_other_form(storefront: Storefront) -> None:
 
 @pytest.fixture
 def idn_store(storefront: Storefront) -> Storefront:
-    Storefront.objects.filter(pk=storefront.pk).update(
-        custom_domain=IDN_ASCII, custom_domain_verification_token="a" * 32
-    )
-    _verify(storefront)
-    return storefront
+    return verified(storefront, IDN_ASCII)
 
 
 @pytest.mark.parametrize("spelling", [IDN_UNICODE, IDN_ASCII, "MYSTÖRE.COM.", f"{IDN_ASCII}:443"])

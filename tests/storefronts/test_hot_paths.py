@@ -8,7 +8,6 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Organization
@@ -16,6 +15,7 @@ from config import cache as shared
 from domains.models import SendingDomain
 from storefronts.models import Product, Storefront
 from storefronts.services import PUBLIC_CACHE, storefront_update
+from tests.storefronts.conftest import verified
 
 pytestmark = pytest.mark.django_db
 PUBLIC = "/api/v1/public/storefronts"
@@ -23,14 +23,7 @@ PUBLIC = "/api/v1/public/storefronts"
 
 @pytest.fixture
 def live(storefront: Storefront) -> Storefront:
-    Storefront.objects.filter(pk=storefront.pk).update(
-        custom_domain="mystore.com",
-        custom_domain_verification_token="a" * 32,
-        custom_domain_verified=True,
-        custom_domain_verified_at=timezone.now(),
-    )
-    storefront.refresh_from_db()
-    return storefront
+    return verified(storefront)
 
 
 HOT_PATHS = {

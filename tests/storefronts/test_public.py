@@ -16,27 +16,16 @@ from storefronts.models import Order, OrderOtp, Product, Storefront
 from storefronts.services import store_create, storefront_recheck_domain, storefront_verify_domain
 from tests.conftest import OrgTrio
 from tests.dns_server import KnotServer
-from tests.storefronts.conftest import verify_txt
+from tests.storefronts.conftest import verified, verify_txt
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
 PUBLIC = "/api/v1/public/storefronts"
 
 
-def _verified(storefront: Storefront, domain: str = "mystore.com") -> Storefront:
-    Storefront.objects.filter(pk=storefront.pk).update(
-        custom_domain=domain,
-        custom_domain_verification_token="a" * 32,
-        custom_domain_verified=True,
-        custom_domain_verified_at=timezone.now(),
-    )
-    storefront.refresh_from_db()
-    return storefront
-
-
 def test_by_slug_and_by_verified_domain(storefront: Storefront) -> None:
     client = APIClient()
-    _verified(storefront)
+    verified(storefront)
 
     by_slug = client.get(f"{PUBLIC}/mystore").json()["data"]
     by_domain = client.get(f"{PUBLIC}/MyStore.com").json()["data"]
@@ -56,7 +45,7 @@ def test_by_slug_and_by_verified_domain(storefront: Storefront) -> None:
 def test_unverified_unpublished_or_deleted_never_resolves(
     storefront: Storefront, change: dict
 ) -> None:
-    _verified(storefront)
+    verified(storefront)
     Storefront.objects.filter(pk=storefront.pk).update(**change)
     client = APIClient()
 
@@ -190,7 +179,7 @@ def test_order_input_rules(storefront: Storefront, product: Product) -> None:
 def test_a_verified_domain_serves_its_storefront_without_the_slug(
     storefront: Storefront, product: Product
 ) -> None:
-    _verified(storefront)
+    verified(storefront)
     client = Client(HTTP_HOST="mystore.com")
 
     page = client.get("/")
@@ -202,7 +191,7 @@ def test_a_verified_domain_serves_its_storefront_without_the_slug(
 
 
 def test_nothing_else_is_reachable_on_a_store_domain(storefront: Storefront) -> None:
-    _verified(storefront)
+    verified(storefront)
     client = Client(HTTP_HOST="mystore.com")
 
     for path in (
@@ -228,7 +217,7 @@ def test_host_answers_are_cached_and_cleared_on_change(
 ) -> None:
     from storefronts.services import storefront_slug_for_host
 
-    _verified(storefront)
+    verified(storefront)
     client = Client(HTTP_HOST="mystore.com")
     assert client.get("/api/v1/public/storefront").status_code == 200
     assert storefront_slug_for_host("unknown.example") is None
@@ -243,7 +232,7 @@ def test_host_answers_are_cached_and_cleared_on_change(
 
 def test_tls_ask(storefront: Storefront) -> None:
     client = Client()
-    _verified(storefront)
+    verified(storefront)
     other = store_create(organization=storefront.store.organization, name="O", slug="o")
     Storefront.objects.filter(pk=other.pk).update(custom_domain="pending.com", published=True)
 
@@ -281,7 +270,7 @@ def test_only_three_definite_misses_over_48_hours_unverify(
 
 
 def test_dns_failures_never_count_as_misses(storefront: Storefront, settings) -> None:
-    _verified(storefront)
+    verified(storefront)
     settings.DNS_TIMEOUT = 0.3
 
     outcomes = [storefront_recheck_domain(storefront=storefront) for _ in range(4)]
