@@ -11,10 +11,15 @@ from storefronts.models import Storefront
 from storefronts.services import forget_storefront
 
 
-def _forget_the_row(pk: object) -> None:
-    row = Storefront.objects.filter(pk=pk).values("slug", "custom_domain").first()
+def _forget_the_row(instance: Storefront) -> None:
+    """The names the row has in the database and the instance does not (a rename being
+    saved, or an instance loaded before one); the instance's own follow after the write."""
+    row = Storefront.objects.filter(pk=instance.pk).values("slug", "custom_domain").first()
     if row:
-        forget_storefront(slugs=[row["slug"]], domains=[row["custom_domain"]])
+        forget_storefront(
+            slugs={row["slug"]} - {instance.slug},
+            domains={row["custom_domain"]} - {instance.custom_domain},
+        )
 
 
 @receiver(pre_save, sender=Storefront)
@@ -22,13 +27,12 @@ def _forget_what_it_was(
     sender: Any, instance: Storefront, raw: bool = False, **kwargs: Any
 ) -> None:
     if not raw and not instance._state.adding:
-        _forget_the_row(instance.pk)
+        _forget_the_row(instance)
 
 
 @receiver(pre_delete, sender=Storefront)
 def _forget_what_goes(sender: Any, instance: Storefront, **kwargs: Any) -> None:
-    """The row's own names: the instance may have been loaded before a rename."""
-    _forget_the_row(instance.pk)
+    _forget_the_row(instance)
 
 
 @receiver(post_save, sender=Storefront)
