@@ -48,10 +48,6 @@ def dashboard_page(view: View) -> View:
     return wrapper
 
 
-def can(request: HttpRequest, permission: str) -> bool:
-    return has_org_permission(request, permission)
-
-
 def require_permission(request: HttpRequest, permission: str) -> None:
     """Refuses (403, audited) a member whose role lacks `permission`."""
     if not has_org_permission(request, permission):

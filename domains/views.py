@@ -15,12 +15,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.dashboard import (
-    can,
     dashboard_page,
     diagnose_refusal,
     require_permission,
     show_service_error,
 )
+from accounts.permissions import has_org_permission
 from config.errors import ServiceError
 from domains.counters import send_counter
 from domains.forms import (
@@ -130,7 +130,7 @@ def _detail(
         "test_email_form": TestEmailForm(initial={"to": request.user.email}),
         "messages_sent": Message.objects.filter(domain=domain).order_by("-created_at")[:10],
         "diagnosis": diagnosis,
-        "can_manage": can(request, "domains.manage"),
+        "can_manage": has_org_permission(request, "domains.manage"),
         "has_tenants": organization.tenants.exists(),
     }
     context |= forms or {}
@@ -149,7 +149,7 @@ def domain_card(request: HttpRequest, domain_id: str) -> HttpResponse:
     """The pending card alone: the page's script swaps it in every few seconds until the
     domain is verified (the background checks move it; this only reads)."""
     domain = _domain(request, domain_id)
-    context = _card_context(domain) | {"can_manage": can(request, "domains.manage")}
+    context = _card_context(domain) | {"can_manage": has_org_permission(request, "domains.manage")}
     return render(request, "domains/_pending_domain_card.html", context)
 
 

@@ -10,12 +10,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.dashboard import (
-    can,
     dashboard_page,
     diagnose_refusal,
     require_permission,
     show_service_error,
 )
+from accounts.permissions import has_org_permission
 from config.errors import NotFoundError, ServiceError
 from dnscheck.records import ExpectedRecord
 from storefronts.forms import StorefrontSettingsForm
@@ -75,7 +75,10 @@ def _page(
     diagnose_error: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    context: dict[str, Any] = {"storefront": storefront, "can_manage": can(request, MANAGE)}
+    context: dict[str, Any] = {
+        "storefront": storefront,
+        "can_manage": has_org_permission(request, MANAGE),
+    }
     if storefront is not None:
         records, records_error = _records(storefront)
         if form is None and context["can_manage"]:
