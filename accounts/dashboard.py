@@ -70,6 +70,13 @@ def show_service_error(form: forms.Form, exc: ServiceError) -> None:
         form.add_error(None, exc.dashboard_message)
 
 
+def shown_once(response: HttpResponse) -> HttpResponse:
+    """A page that shows a secret must not be kept by the browser or a proxy, so Back and
+    the cache cannot show it again."""
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def diagnose_refusal(request: HttpRequest) -> str | None:
     """Diagnose from a page spends the API's per-organization budget: None while it
     lasts, otherwise what to tell the person."""

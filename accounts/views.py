@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.dashboard import dashboard_page, require_permission, safe_next
+from accounts.dashboard import dashboard_page, require_permission, safe_next, shown_once
 from accounts.forms import ApiKeyForm
 from accounts.permissions import SESSION_ORGANIZATION_KEY
 from accounts.selectors import api_keys_for, membership_for
@@ -77,10 +77,8 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
         },
         status=400 if form.errors else 200,
     )
-    if issued is not None:
-        # The raw key is in this page only: no browser or proxy cache may keep it.
-        response["Cache-Control"] = "no-store"
-    return response
+    # The raw key is in this page only: no browser or proxy cache may keep it.
+    return shown_once(response) if issued is not None else response
 
 
 @dashboard_page

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.dashboard import dashboard_page, require_permission, show_service_error
+from accounts.dashboard import dashboard_page, require_permission, show_service_error, shown_once
 from config.errors import ServiceError
 from webhooks.forms import EndpointForm, RecoverForm
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -40,13 +40,6 @@ def _endpoint(request: HttpRequest, endpoint_id: str) -> WebhookEndpoint:
         pk=endpoint_id,
         organization=request.organization,
     )
-
-
-def _shown_once(response: HttpResponse) -> HttpResponse:
-    """A page that shows a secret must not be kept by the browser or a proxy, so Back and
-    the cache cannot show it again."""
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @dashboard_page
@@ -84,7 +77,7 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
         },
         status=400 if form.errors else 200,
     )
-    return _shown_once(response) if created else response
+    return shown_once(response) if created else response
 
 
 def _detail(
@@ -119,7 +112,7 @@ def _detail(
         "secret": secret,
     }
     response = render(request, "webhooks/detail.html", context, status=status)
-    return _shown_once(response) if secret else response
+    return shown_once(response) if secret else response
 
 
 @dashboard_page
