@@ -104,7 +104,7 @@ def _detail(
     }
     context: dict[str, Any] = {
         "endpoint": endpoint,
-        "form": form or EndpointForm(initial=initial, organization=endpoint.organization),
+        "form": form or EndpointForm(initial=initial, organization=request.organization),
         "recover_form": recover_form or RecoverForm(),
         "page": page,
         "statuses": WebhookDelivery.Status.choices,
