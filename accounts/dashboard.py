@@ -70,6 +70,19 @@ def show_service_error(form: forms.Form, exc: ServiceError) -> None:
         form.add_error(None, exc.dashboard_message)
 
 
+def submit_form(form: forms.Form, act: Callable[[dict[str, Any]], str]) -> str | None:
+    """Runs `act` (a service call) on a valid form's data and returns what it says to tell
+    the person; None if the form is invalid or the service refused, its errors then on
+    the form for the page to show again."""
+    if not form.is_valid():
+        return None
+    try:
+        return act(form.cleaned_data)
+    except ServiceError as exc:
+        show_service_error(form, exc)
+        return None
+
+
 def shown_once(response: HttpResponse) -> HttpResponse:
     """A page that shows a secret must not be kept by the browser or a proxy, so Back and
     the cache cannot show it again."""

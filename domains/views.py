@@ -19,6 +19,7 @@ from accounts.dashboard import (
     diagnose_refusal,
     require_permission,
     show_service_error,
+    submit_form,
 )
 from accounts.permissions import has_org_permission
 from config.errors import ServiceError
@@ -193,15 +194,11 @@ def _domain_form_post(
     require_permission(request, "domains.manage")
     domain = _domain(request, domain_id)
     form = make_form()
-    if form.is_valid():
-        try:
-            done = act(domain, form.cleaned_data)
-        except ServiceError as exc:
-            show_service_error(form, exc)
-        else:
-            messages.success(request, done)
-            return redirect("dashboard-domain", domain_id=domain.pk)
-    return _detail(request, domain, forms={form_name: form}, status=400)
+    done = submit_form(form, lambda data: act(domain, data))
+    if done is None:
+        return _detail(request, domain, forms={form_name: form}, status=400)
+    messages.success(request, done)
+    return redirect("dashboard-domain", domain_id=domain.pk)
 
 
 @dashboard_page

@@ -13,7 +13,7 @@ from accounts.dashboard import (
     dashboard_page,
     diagnose_refusal,
     require_permission,
-    show_service_error,
+    submit_form,
 )
 from accounts.permissions import has_org_permission
 from config.errors import NotFoundError, ServiceError
@@ -106,21 +106,21 @@ def storefront_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         # As the API's GET: a domain stored before tokens existed gets one now.
         return _page(request, storefront_ensure_token(storefront=storefront))
+
+    def act(data: dict[str, Any]) -> str:
+        storefront_update(
+            storefront=storefront,
+            slug=data["slug"],
+            published=data["published"],
+            custom_domain=data["custom_domain"] or None,
+        )
+        return "Storefront settings updated."
+
     form = StorefrontSettingsForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            storefront_update(
-                storefront=storefront,
-                slug=data["slug"],
-                published=data["published"],
-                custom_domain=data["custom_domain"] or None,
-            )
-        except ServiceError as exc:
-            show_service_error(form, exc)
-        else:
-            messages.success(request, "Storefront settings updated.")
-            return redirect("dashboard-storefront")
+    done = submit_form(form, act)
+    if done is not None:
+        messages.success(request, done)
+        return redirect("dashboard-storefront")
     form.focus_first_error()
     storefront.refresh_from_db()  # the page shows what is saved, beside what was typed
     return _page(request, storefront, form=form, status=400)

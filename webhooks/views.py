@@ -13,7 +13,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.dashboard import dashboard_page, require_permission, show_service_error, shown_once
+from accounts.dashboard import (
+    dashboard_page,
+    require_permission,
+    show_service_error,
+    shown_once,
+    submit_form,
+)
 from config.errors import ServiceError
 from webhooks.forms import EndpointForm, RecoverForm
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -124,8 +130,8 @@ def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         return _detail(request, endpoint)
     require_permission(request, MANAGE)
     form = EndpointForm(request.POST, organization=request.organization)
-    if form.is_valid():
-        data = form.cleaned_data
+
+    def act(data: dict[str, Any]) -> str:
         options: dict[str, Any] = {
             "url": data["url"],
             "description": data["description"],
@@ -133,14 +139,14 @@ def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         }
         if "tenant" in form.fields:
             options["tenant"] = data["tenant"]
-        try:
-            endpoint_update(endpoint=endpoint, **options)
-        except ServiceError as exc:
-            show_service_error(form, exc)
-        else:
-            messages.success(request, "Endpoint saved.")
-            return redirect("dashboard-webhook", endpoint_id=endpoint.pk)
-    return _detail(request, endpoint, form=form, status=400)
+        endpoint_update(endpoint=endpoint, **options)
+        return "Endpoint saved."
+
+    done = submit_form(form, act)
+    if done is None:
+        return _detail(request, endpoint, form=form, status=400)
+    messages.success(request, done)
+    return redirect("dashboard-webhook", endpoint_id=endpoint.pk)
 
 
 @dashboard_page
@@ -207,17 +213,18 @@ def endpoint_test(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 def endpoint_recover_view(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     endpoint = _endpoint(request, endpoint_id)
     require_permission(request, MANAGE)
+
+    def act(data: dict[str, Any]) -> str:
+        count = endpoint_recover(endpoint=endpoint, since=data["since"])
+        noun = "message" if count == 1 else "messages"
+        return f"{count} failed {noun} queued again."
+
     form = RecoverForm(request.POST)
-    if form.is_valid():
-        try:
-            count = endpoint_recover(endpoint=endpoint, since=form.cleaned_data["since"])
-        except ServiceError as exc:
-            show_service_error(form, exc)
-        else:
-            noun = "message" if count == 1 else "messages"
-            messages.success(request, f"{count} failed {noun} queued again.")
-            return redirect("dashboard-webhook", endpoint_id=endpoint.pk)
-    return _detail(request, endpoint, recover_form=form, status=400)
+    done = submit_form(form, act)
+    if done is None:
+        return _detail(request, endpoint, recover_form=form, status=400)
+    messages.success(request, done)
+    return redirect("dashboard-webhook", endpoint_id=endpoint.pk)
 
 
 @dashboard_page
