@@ -90,6 +90,15 @@ def sign_in(page, user: User, password: str = PASSWORD) -> None:
     page.wait_for_url(lambda url: "/login/" not in url)
 
 
+def overflowing(page) -> list[str]:
+    """Elements of the page's main part that reach past the right edge of the window."""
+    return page.evaluate(
+        """[...document.querySelectorAll('main *')]
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth)
+            .map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)"""
+    )
+
+
 def screenshot(page, name: str) -> Path:
     """A full-page screenshot kept as a test artifact."""
     ARTIFACTS.joinpath("screenshots").mkdir(parents=True, exist_ok=True)

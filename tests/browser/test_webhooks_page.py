@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import overflowing, screenshot, sign_in
 from tests.conftest import OrgTrio
 from webhooks.models import WebhookEndpoint
 from webhooks.services import signing_secrets
@@ -40,22 +40,9 @@ def test_owner_creates_an_endpoint_and_copies_its_secret(page, live_server, trio
     assert secret not in page.content()
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"/overview/webhooks/{endpoint.pk}")
-    wide = page.evaluate(
-        """[...document.querySelectorAll('main *')]
-            .filter(e => e.getBoundingClientRect().right > 390)
-            .map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)"""
-    )
-    assert wide == [], wide
+    assert overflowing(page) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "webhook-detail-phone")
-
-
-def overflowing(page) -> list[str]:
-    return page.evaluate(
-        """[...document.querySelectorAll('main *')]
-            .filter(e => e.getBoundingClientRect().right > window.innerWidth)
-            .map(e => e.tagName + '.' + e.className)"""
-    )
 
 
 @pytest.mark.django_db(transaction=True)
