@@ -7,7 +7,6 @@ import re
 
 import pytest
 import requests
-from playwright.sync_api import expect
 
 from domains.models import SendingDomain
 from domains.services import sending_domain_create
@@ -21,6 +20,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_an_owner_adds_a_domain_copies_its_records_and_sees_it_verify_without_reloading(
     page, live_server, trio: OrgTrio, dns, label: str, settings
 ) -> None:
+    from playwright.sync_api import expect  # after the fixtures: they skip without it
+
     settings.CRON_SECRET = "browser-test-cron-secret"
     name = f"mail.{label}.example.test"
 
@@ -72,6 +73,8 @@ def test_an_owner_adds_a_domain_copies_its_records_and_sees_it_verify_without_re
 def test_a_wrong_record_shows_its_hint_and_fix_on_the_card(
     page, live_server, trio: OrgTrio, dns, label: str
 ) -> None:
+    from playwright.sync_api import expect  # after the fixtures: they skip without it
+
     name = f"send.{label}.example.test"
     sign_in(page, trio.owner)
     page.get_by_role("textbox", name="Domain").fill(name)
@@ -92,6 +95,8 @@ def test_a_wrong_record_shows_its_hint_and_fix_on_the_card(
 def test_an_outsider_cannot_open_another_organizations_domain(
     page, live_server, trio: OrgTrio
 ) -> None:
+    from playwright.sync_api import expect  # after the fixtures: they skip without it
+
     domain = SendingDomain.objects.create(
         organization=trio.organization,
         name="secret.acme.test",
@@ -109,6 +114,8 @@ def test_an_outsider_cannot_open_another_organizations_domain(
 
 
 def test_the_domain_pages_fit_a_phone_screen(browser, live_server, trio: OrgTrio) -> None:
+    from playwright.sync_api import expect  # after the fixtures: they skip without it
+
     domain = sending_domain_create(organization=trio.organization, name="mail.acme.test")
     context = browser.new_context(
         base_url=live_server.url, viewport={"width": 375, "height": 740}, is_mobile=True
@@ -134,6 +141,8 @@ def test_the_domain_pages_fit_a_phone_screen(browser, live_server, trio: OrgTrio
 def test_a_card_whose_session_ended_says_so_and_keeps_its_records(
     page, live_server, trio: OrgTrio
 ) -> None:
+    from playwright.sync_api import expect  # after the fixtures: they skip without it
+
     domain = sending_domain_create(organization=trio.organization, name="mail.acme.test")
     sign_in(page, trio.owner)
     page.goto(f"/overview/domains/{domain.pk}")
