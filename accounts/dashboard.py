@@ -58,16 +58,20 @@ def require_permission(request: HttpRequest, permission: str) -> None:
 def show_service_error(form: forms.Form, exc: ServiceError) -> None:
     """Puts a service's refusal on the form: each field error next to its field (the API's
     field names may differ from the form's: `aliases` maps them), the rest above the form."""
-    placed = False
     aliases: dict[str, str] = getattr(form, "error_aliases", {})
+    elsewhere: list[str] = []  # about fields this form does not have
     for field, messages in exc.errors.items():
         name = aliases.get(field, field)
         if name in form.fields:
             for message in messages:
                 form.add_error(name, message)
-            placed = True
-    if not placed:
+        else:
+            elsewhere += messages
+    if len(elsewhere) == sum(len(m) for m in exc.errors.values()):  # nothing placed
         form.add_error(None, exc.dashboard_message)
+    else:
+        for message in elsewhere:
+            form.add_error(None, message)
 
 
 def submit_form(form: forms.Form, act: Callable[[dict[str, Any]], str]) -> str | None:
