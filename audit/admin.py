@@ -176,12 +176,11 @@ class ReadOnlyModelAdmin(AuditedModelAdmin):
         return False
 
 
-class AuditTargetInline(admin.TabularInline):
-    model = AuditTarget
-    fk_name = "event"
+class ReadOnlyTabularInline(admin.TabularInline):
+    """The same for rows listed under what they belong to (a domain's records, an event's
+    deliveries): shown with it, never added, changed or deleted there."""
+
     extra = 0
-    fields = ["target_type", "target_id"]
-    readonly_fields = fields
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
@@ -189,6 +188,12 @@ class AuditTargetInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
+
+
+class AuditTargetInline(ReadOnlyTabularInline):
+    model = AuditTarget
+    fields = ["target_type", "target_id"]
+    readonly_fields = fields
 
 
 @admin.register(AuditEvent)

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import Tenant
-from audit.admin import AuditedModelAdmin, ReadOnlyModelAdmin
+from audit.admin import AuditedModelAdmin, ReadOnlyModelAdmin, ReadOnlyTabularInline
 from config.admin import ActionReport, DomainNameSearchMixin, first_of_selection
 from domains.models import DomainRecord, Message, SendCount, SendingDomain
 from domains.services import (
@@ -18,10 +18,8 @@ from domains.services import (
 from domains.tasks import check_chunk
 
 
-class DomainRecordInline(admin.TabularInline):
+class DomainRecordInline(ReadOnlyTabularInline):
     model = DomainRecord
-    extra = 0
-    can_delete = False
     fields = [
         "type",
         "host",
@@ -34,9 +32,6 @@ class DomainRecordInline(admin.TabularInline):
         "checked_at",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: SendingDomain | None = None) -> bool:
-        return False
 
 
 # A re-check asks the provider and DNS for each domain while the staff user waits: at

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from audit.admin import AuditedModelAdmin, ReadOnlyModelAdmin
+from audit.admin import AuditedModelAdmin, ReadOnlyModelAdmin, ReadOnlyTabularInline
 from config.admin import ActionReport, DomainNameSearchMixin, first_of_selection
 from config.errors import ServiceError
 from dnscheck.names import to_display
@@ -132,14 +132,9 @@ class ProductAdmin(AuditedModelAdmin):
     autocomplete_fields = ["storefront"]
 
 
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(ReadOnlyTabularInline):
     model = OrderLine
-    extra = 0
-    can_delete = False
     readonly_fields = ["product", "name", "quantity", "unit_price", "line_total"]
-
-    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
-        return False
 
 
 @admin.register(Order)

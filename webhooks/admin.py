@@ -5,7 +5,7 @@ from django.contrib.auth import get_permission_codename
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from audit.admin import AuditedModelAdmin, ReadOnlyModelAdmin
+from audit.admin import AuditedModelAdmin, ReadOnlyModelAdmin, ReadOnlyTabularInline
 from config.admin import ActionReport
 from config.errors import ServiceError
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -103,20 +103,11 @@ class WebhookEndpointAdmin(AuditedModelAdmin):
         report.send(self, request)
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(ReadOnlyTabularInline):
     model = WebhookDelivery
-    fk_name = "event"
-    extra = 0
     fields = ["endpoint", "status", "attempts", "last_status_code", "last_attempt_at"]
     readonly_fields = fields
     show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: WebhookEvent | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: WebhookEvent | None = None) -> bool:
-        return False
 
 
 @admin.register(WebhookEvent)
@@ -141,20 +132,10 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
     inlines = [DeliveryInline]
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(ReadOnlyTabularInline):
     model = WebhookAttempt
-    extra = 0
     fields = ["number", "attempted_at", "status_code", "duration_ms", "error", "target_address"]
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: WebhookDelivery | None = None) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: WebhookDelivery | None = None
-    ) -> bool:
-        return False
 
 
 @admin.register(WebhookDelivery)
