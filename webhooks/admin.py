@@ -119,16 +119,7 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
     list_select_related = ["organization", "tenant"]
     search_fields = ["=id", "type", "organization__name", "=organization__id"]
     date_hierarchy = "occurred_at"
-    readonly_fields = [
-        "id",
-        "organization",
-        "tenant",
-        "type",
-        "occurred_at",
-        "payload",
-        "body",
-        "created_at",
-    ]
+    readonly_fields = [f.name for f in WebhookEvent._meta.fields]
     inlines = [DeliveryInline]
 
 
@@ -165,20 +156,7 @@ class WebhookDeliveryAdmin(ReadOnlyModelAdmin):
         "endpoint__organization__name",
     ]
     date_hierarchy = "created_at"
-    readonly_fields = [
-        "id",
-        "event",
-        "endpoint",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "last_attempt_at",
-        "last_status_code",
-        "last_error",
-        "finished_at",
-        "replay_of",
-        "created_at",
-    ]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
     inlines = [AttemptInline]
     actions = ["resend"]
 
