@@ -72,31 +72,6 @@ class SendingDomainAdmin(DomainNameSearchMixin, AuditedModelAdmin):
     ]
     domain_name_fields = ("name", "display_name")
     date_hierarchy = "created_at"
-    readonly_fields = [
-        "id",
-        "name",
-        "display_name",
-        "provider",
-        "status",
-        "verified_at",
-        "last_checked_at",
-        "next_check_at",
-        "consecutive_failures",
-        "provider_error_type",
-        "ses_dkim_tokens",
-        "dkim_selector",
-        "created_at",
-        "updated_at",
-        # Changed only through the services (the dashboard, the API), which call the
-        # provider, rewrite the records and announce the change; a domain never moves to
-        # another organization.
-        "organization",
-        "region",
-        "fallback_region",
-        "mail_from_label",
-        "warmup_started_at",
-        "warmup_total_days",
-    ]
     fields = [
         "id",
         "organization",
@@ -120,6 +95,10 @@ class SendingDomainAdmin(DomainNameSearchMixin, AuditedModelAdmin):
         "created_at",
         "updated_at",
     ]
+    # The tenant is the one field staff change here. The rest change only through the
+    # services (the dashboard, the API), which call the provider, rewrite the records and
+    # announce the change; a domain never moves to another organization.
+    readonly_fields = [name for name in fields if name != "tenant"]
     inlines = [DomainRecordInline]
     actions = ["recheck", "restart_verification"]
 
