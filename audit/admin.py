@@ -166,6 +166,10 @@ class ReadOnlyModelAdmin(AuditedModelAdmin):
     """For rows that record what happened (logs, attempts, counters) or that a service
     derives: shown to staff, never added, changed or deleted here, superusers included."""
 
+    # These tables only grow: a filtered or searched list counts its matches, not also
+    # the whole table every time.
+    show_full_result_count = False
+
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
