@@ -18,6 +18,7 @@ from django.utils.http import urlencode
 from dnscheck.names import to_display
 
 SEARCH_RESULTS_PER_MODEL = 50
+ACTION_LIMIT = 50
 
 
 def domain_name_variants(term: str) -> list[str]:
@@ -86,19 +87,19 @@ class ActionReport:
 
 
 def first_of_selection(
-    model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, limit: int
+    model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
 ) -> QuerySet:
-    """Actions that ask DNS or a provider run while the staff user waits: at most `limit`
-    objects per run, and the user is told when the selection was cut."""
+    """Actions that ask DNS or a provider run while the staff user waits: at most
+    ACTION_LIMIT objects per run, and the user is told when the selection was cut."""
     total = queryset.count()
-    if total > limit:
+    if total > ACTION_LIMIT:
         model_admin.message_user(
             request,
-            f"Only the first {limit} of {total} selected were handled; run the action again "
-            "on the rest.",
+            f"Only the first {ACTION_LIMIT} of {total} selected were handled; run the action "
+            "again on the rest.",
             messages.WARNING,
         )
-    return queryset[:limit]
+    return queryset[:ACTION_LIMIT]
 
 
 def _listed(names: list[str], limit: int = 10) -> str:

@@ -34,10 +34,9 @@ class DomainRecordInline(ReadOnlyTabularInline):
     readonly_fields = fields
 
 
-# A re-check asks the provider and DNS for each domain while the staff user waits: at
-# most this many, and what is left when the time budget is spent (well inside gunicorn's
-# 30-second timeout) goes to the worker.
-ACTION_LIMIT = 50
+# A re-check asks the provider and DNS for each domain while the staff user waits: what
+# is left when the time budget is spent (well inside gunicorn's 30-second timeout) goes
+# to the worker.
 ACTION_TIME_BUDGET = 15.0
 
 
@@ -137,7 +136,7 @@ class SendingDomainAdmin(DomainNameSearchMixin, AuditedModelAdmin):
     def recheck(self, request: HttpRequest, queryset: QuerySet[SendingDomain]) -> None:
         report = ActionReport()
         started = time.monotonic()
-        selected = list(first_of_selection(self, request, queryset, ACTION_LIMIT))
+        selected = list(first_of_selection(self, request, queryset))
         for position, domain in enumerate(selected):
             if time.monotonic() - started > ACTION_TIME_BUDGET:
                 rest = selected[position:]
@@ -157,7 +156,7 @@ class SendingDomainAdmin(DomainNameSearchMixin, AuditedModelAdmin):
         """SES gives up on an identity after 72 hours; the verify service, asked by a
         person, starts a fresh one. Other domains have nothing to restart."""
         report = ActionReport()
-        for domain in first_of_selection(self, request, queryset, ACTION_LIMIT):
+        for domain in first_of_selection(self, request, queryset):
             if domain.provider != SendingDomain.Provider.SES:
                 report.skip("self-managed DKIM has no provider verification to restart", domain)
             elif domain.status != SendingDomain.Status.FAILED:

@@ -9,9 +9,6 @@ from dnscheck.names import to_display
 from storefronts.models import Order, OrderLine, OrderOtp, Product, Store, Storefront
 from storefronts.services import storefront_recheck_domain, storefront_verify_domain
 
-# Each check asks DNS while the staff user waits.
-ACTION_LIMIT = 50
-
 RECHECK_OUTCOMES = {
     "ok": "Re-checked, still verified",
     "missing": "Re-checked, token missing (counts toward unverifying)",
@@ -104,7 +101,7 @@ class StorefrontAdmin(DomainNameSearchMixin, AuditedModelAdmin):
         gets the periodic re-check now (only repeated definite absence unverifies)."""
         report = ActionReport()
         selected = queryset.select_related("store")
-        for storefront in first_of_selection(self, request, selected, ACTION_LIMIT):
+        for storefront in first_of_selection(self, request, selected):
             if not storefront.custom_domain:
                 report.skip("no custom domain set", storefront)
             elif storefront.custom_domain_verified:
