@@ -103,7 +103,7 @@ def check_domains(ids: Iterable[str]) -> CycleReport:
     domains = list(SendingDomain.objects.filter(pk__in=list(ids)).select_related("tenant"))
     before = {d.pk: d.status for d in domains}
     try:
-        outcomes = sending_domains_verify_many(domains, defer_unchanged=True)
+        outcomes = sending_domains_verify_many(domains)
     except Exception:  # the chunk's leases bring it back; nothing was half-applied per domain
         logger.exception("check of %d sending domains failed", len(domains))
         report.outcomes["transient"] += len(domains)

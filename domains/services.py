@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import Organization, Tenant
@@ -146,7 +146,6 @@ def sync_records(domain: SendingDomain) -> list[DomainRecord]:
     """Makes the stored records match what the provider says to publish; keeps what the
     last check found for records that did not change. Serialised per domain (two
     re-checks may both see new tokens)."""
-    getattr(domain, "_prefetched_objects_cache", {}).pop("records", None)  # stale now
     with transaction.atomic():
         SendingDomain.objects.select_for_update().filter(pk=domain.pk).first()
         return _sync_records(domain)
@@ -195,29 +194,21 @@ def _sync_records(domain: SendingDomain) -> list[DomainRecord]:
 
 
 def expected_records(domain: SendingDomain) -> list[ExpectedRecord]:
-    return [ExpectedRecord(r.type, r.hostname, r.value, r.purpose) for r in _rows(domain)]
+    return _expected(DomainRecord.objects.filter(domain=domain))
 
 
-def _rows(domain: SendingDomain) -> list[DomainRecord]:
-    """The domain's records: the engine prefetches a chunk's at once."""
-    prefetched = getattr(domain, "_prefetched_objects_cache", {}).get("records")
-    if prefetched is not None:
-        return list(prefetched)
-    return list(DomainRecord.objects.filter(domain=domain))
+def _expected(rows: Iterable[DomainRecord]) -> list[ExpectedRecord]:
+    return [ExpectedRecord(r.type, r.hostname, r.value, r.purpose) for r in rows]
 
 
 RESULT_FIELDS = ["zone", "host", "hint", "fix", "seen_value", "suggested_value", "status"]
 
 
 def _apply_results(
-    domain: SendingDomain, results: list[RecordResult], *, save: bool = True
-) -> tuple[list[DomainRecord], list[DomainRecord]]:
-    """What a check found, on the rows (only the fields a check sets): (the domain's rows,
-    the rows whose findings changed). A record whose lookup failed keeps its last status.
-    With `save`, the changed rows are written and every row's `checked_at` set; the
-    engine writes a whole chunk's at once instead."""
-    now = timezone.now()
-    rows = _rows(domain)
+    rows: list[DomainRecord], results: list[RecordResult], now: datetime
+) -> list[DomainRecord]:
+    """What a check found, on the rows (only the fields a check sets); returns the rows
+    whose findings changed. A record whose lookup failed keeps its last status."""
     by_key = {(r.type, r.hostname, r.purpose): r for r in rows}
     changed = []
     for result in results:
@@ -236,11 +227,15 @@ def _apply_results(
             row.status = RECORD_STATUS[result.outcome]
         if [getattr(row, name) for name in RESULT_FIELDS] != before:
             changed.append(row)
-    if save:
-        for row in changed:  # bulk_update's CASE expressions are slower for a handful of rows
-            row.save(update_fields=RESULT_FIELDS)
-        DomainRecord.objects.filter(domain=domain).update(checked_at=now)
-    return rows, changed
+    return changed
+
+
+def _store_results(
+    domains: list[SendingDomain], changed: list[DomainRecord], now: datetime
+) -> None:
+    """The changed rows' findings, and every record of these domains checked `now`."""
+    _write_results(changed)
+    DomainRecord.objects.filter(domain__in=domains).update(checked_at=now)
 
 
 def _check_dns(domain: SendingDomain, *, public_view: View = View.PUBLIC) -> list[RecordResult]:
@@ -433,7 +428,25 @@ def _verify(domain: SendingDomain) -> VerifyOutcome:
     asked = _ask_provider(domain)
     if isinstance(asked, VerifyOutcome):
         return asked
-    return _decide(domain, asked, _check_dns(domain))
+    rows = list(DomainRecord.objects.filter(domain=domain))
+    results = asyncio.run(check_records(dns_resolver(), _expected(rows)))
+    now = timezone.now()
+    _store_results([domain], _apply_results(rows, results, now), now)
+    outcome = _decide(domain, asked, results, rows, now=now)
+    if not outcome.changed:
+        SendingDomain.objects.filter(pk=domain.pk).update(**_checked_fields(domain, outcome))
+    return outcome
+
+
+def _checked_fields(domain: SendingDomain, outcome: VerifyOutcome) -> dict[str, Any]:
+    """What a check that moved no status leaves on the domain's row (`_decide` set them on
+    `domain`): when it looked, and, unless DNS failed, the provider's error."""
+    if outcome.transient:
+        return {"last_checked_at": domain.last_checked_at}
+    return {
+        "last_checked_at": domain.last_checked_at,
+        "provider_error_type": domain.provider_error_type,
+    }
 
 
 def _write_results(rows: list[DomainRecord], batch: int = 500) -> None:
@@ -458,41 +471,34 @@ def _write_results(rows: list[DomainRecord], batch: int = 500) -> None:
             cursor.execute(sql, params)
 
 
-def sending_domains_verify_many(
-    domains: list[SendingDomain], *, defer_unchanged: bool = False
-) -> list[VerifyOutcome]:
+def sending_domains_verify_many(domains: list[SendingDomain]) -> list[VerifyOutcome]:
     """What the engine runs for a chunk: the provider asked per domain (rate limited), then
     every record of every domain checked in one concurrent DNS batch, then each domain's
-    status decided on its own results. The chunk's record rows are written in two
-    statements; with `defer_unchanged`, a domain whose status stays is not written at all
-    (the engine writes their schedule in a few grouped updates)."""
+    status decided on its own results. The chunk's record rows are read in one query and
+    written in two statements. A domain whose status stays is not written here: the
+    caller writes when it was checked (and the provider's error) with its schedule."""
     asked = [(domain, _ask_provider(domain)) for domain in domains]
     waiting = [(d, a) for d, a in asked if isinstance(a, ProviderStatus)]
-    # Read after the provider was asked (which may have replaced records): one query.
-    for domain, _ in waiting:
-        getattr(domain, "_prefetched_objects_cache", {}).pop("records", None)
-    prefetch_related_objects([d for d, _ in waiting], "records")
-    per_domain = [expected_records(d) for d, _ in waiting]
+    # Read after the provider was asked (which may have replaced records).
+    rows_of: dict[str, list[DomainRecord]] = {d.pk: [] for d, _ in waiting}
+    for row in DomainRecord.objects.filter(domain__in=list(rows_of)):
+        rows_of[row.domain_id].append(row)
+    per_domain = [_expected(rows_of[d.pk]) for d, _ in waiting]
     flat = [record for records in per_domain for record in records]
     results = asyncio.run(check_records(dns_resolver(), flat)) if flat else []
-    decided: dict[str, VerifyOutcome] = {}
-    start = 0
-    applied = []
-    for (domain, _), records in zip(waiting, per_domain, strict=True):
-        part = results[start : start + len(records)]
-        applied.append((domain, part, *_apply_results(domain, part, save=False)))
-        start += len(records)
-    _write_results([row for *_, changed in applied for row in changed])
-    if waiting:
-        DomainRecord.objects.filter(domain__in=[d for d, _ in waiting]).update(
-            checked_at=timezone.now()
-        )
-    statuses = dict(waiting)
     now = timezone.now()  # one instant for the chunk: its unchanged domains share updates
-    for domain, part, rows, _ in applied:
-        decided[domain.pk] = _decide(
-            domain, statuses[domain], part, rows=rows, defer_unchanged=defer_unchanged, now=now
-        )
+    decided: dict[str, VerifyOutcome] = {}
+    found: list[tuple[SendingDomain, ProviderStatus, list[RecordResult]]] = []
+    changed: list[DomainRecord] = []
+    start = 0
+    for (domain, status), records in zip(waiting, per_domain, strict=True):
+        part = results[start : start + len(records)]
+        changed += _apply_results(rows_of[domain.pk], part, now)
+        found.append((domain, status, part))
+        start += len(records)
+    _store_results([d for d, _ in waiting], changed, now)
+    for domain, status, part in found:
+        decided[domain.pk] = _decide(domain, status, part, rows_of[domain.pk], now=now)
     return [a if isinstance(a, VerifyOutcome) else decided[d.pk] for d, a in asked]
 
 
@@ -535,20 +541,16 @@ def _decide(
     domain: SendingDomain,
     provider_status: ProviderStatus,
     results: list[RecordResult],
+    rows: list[DomainRecord],
     *,
-    rows: list[DomainRecord] | None = None,
-    defer_unchanged: bool = False,
-    now: datetime | None = None,
+    now: datetime,
 ) -> VerifyOutcome:
-    """Stores what DNS showed (unless the caller did: `rows`) and moves the status only on
-    evidence."""
-    if rows is None:
-        rows, _ = _apply_results(domain, results)
+    """Moves the status only on evidence. A check that moves nothing is only noted on
+    `domain` (`_checked_fields`): its caller writes it, alone or with a chunk's."""
     required = {(r.type, r.hostname, r.purpose) for r in rows if r.required}
     required_results = [
         r for r in results if (r.record.type, r.record.name, r.record.purpose) in required
     ]
-    now = now or timezone.now()
     if provider_status.verified is not None:  # the provider decides (SES)
         if provider_status.verified:
             new_status = SendingDomain.Status.VERIFIED
@@ -557,8 +559,6 @@ def _decide(
         else:
             new_status = SendingDomain.Status.PENDING
     elif any(r.outcome == Outcome.ERROR for r in required_results):
-        if not defer_unchanged:
-            SendingDomain.objects.filter(pk=domain.pk).update(last_checked_at=now)
         domain.last_checked_at = now
         return VerifyOutcome(
             domain,
@@ -572,7 +572,11 @@ def _decide(
         new_status = SendingDomain.Status.VERIFIED
     else:
         new_status = SendingDomain.Status.PENDING
-    changed = _transition(domain, new_status, provider_status, now, defer_unchanged=defer_unchanged)
+    if new_status == domain.status:
+        domain.last_checked_at, domain.provider_error_type = now, provider_status.error_type
+        changed = False
+    else:
+        changed = _transition(domain, new_status, provider_status, now)
     summary = summarise(results)
     message = {
         SendingDomain.Status.VERIFIED: "The domain is verified and can send mail.",
@@ -587,20 +591,16 @@ def _transition(
     new_status: str,
     provider_status: ProviderStatus,
     now: Any,
-    *,
-    defer_unchanged: bool = False,
 ) -> bool:
     """Compare-and-swap from the status we read: a concurrent check that got there first
-    wins, and events fire once. With `defer_unchanged`, a status that stays is left for
-    the caller to write (with the schedule, grouped)."""
+    wins, and events fire once."""
     old_status = domain.status
     updates: dict[str, Any] = {
         "last_checked_at": now,
         "provider_error_type": provider_status.error_type,
     }
     if new_status == old_status:
-        if not defer_unchanged:
-            SendingDomain.objects.filter(pk=domain.pk).update(**updates)
+        SendingDomain.objects.filter(pk=domain.pk).update(**updates)
         domain.last_checked_at, domain.provider_error_type = now, provider_status.error_type
         return False
     if new_status == SendingDomain.Status.VERIFIED:
