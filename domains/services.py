@@ -194,7 +194,9 @@ def _sync_records(domain: SendingDomain) -> list[DomainRecord]:
 
 
 def expected_records(domain: SendingDomain) -> list[ExpectedRecord]:
-    return _expected(DomainRecord.objects.filter(domain=domain))
+    """For reads (diagnose): the records as loaded, prefetched or not. A check that may
+    have replaced them (`_verify`, the engine) reads them fresh."""
+    return _expected(domain.records.all())
 
 
 def _expected(rows: Iterable[DomainRecord]) -> list[ExpectedRecord]:
