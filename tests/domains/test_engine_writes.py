@@ -189,6 +189,37 @@ def test_a_verify_click_reads_fresh_records(v1, trio: OrgTrio, dns: KnotServer, 
     assert {r["status"] for r in after["domain"]["records"]} == {"verified"}
 
 
+def test_a_verify_click_that_brings_new_ses_tokens_checks_the_new_records(
+    v1, trio: OrgTrio, ses, dns: KnotServer, label: str
+) -> None:
+    # The viewset loads the domain with its records prefetched; SES answers with new
+    # tokens, so the rows are replaced before DNS is asked: the check must use the new ones.
+    name = f"p10.{label}.example.test"
+    d = _ses_domain(trio, name)
+    new = ["new1xxxx", "new2yyyy", "new3zzzz"]
+    for t in new:
+        publish(
+            dns,
+            {
+                "type": "CNAME",
+                "hostname": f"{t}._domainkey.{name}",
+                "value": f"{t}.dkim.amazonses.com",
+            },
+        )
+    with stubbed_ses() as stub:
+        stub.add_response(
+            "get_email_identity",
+            identity(tokens=new, verified=True, dkim_status="SUCCESS"),
+            {"EmailIdentity": name},
+        )
+        answer = v1.post(f"/api/v1/domains/{d.pk}/verify")
+    records = answer.json()["data"]["domain"]["records"]
+    assert answer.status_code == 200, answer.content
+    assert sorted(r["hostname"].split(".")[0] for r in records) == sorted(new)
+    assert {r["status"] for r in records} == {"verified"}
+    assert all(r.checked_at for r in DomainRecord.objects.filter(domain=d))
+
+
 def test_a_record_changed_while_the_provider_is_asked(
     trio: OrgTrio, dns: KnotServer, label: str, monkeypatch
 ) -> None:
