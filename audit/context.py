@@ -18,6 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from audit.models import ActorType
+
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 _request: ContextVar[HttpRequest | None] = ContextVar("audit_request", default=None)
@@ -27,17 +29,17 @@ _extra_context: ContextVar[dict[str, Any] | None] = ContextVar("audit_extra", de
 
 @dataclass(frozen=True)
 class Actor:
-    type: str  # user | api_key | system | cron | anonymous
+    type: str  # an ActorType
     id: str = ""
     name: str = ""
 
     @classmethod
     def system(cls, name: str = "system") -> Actor:
-        return cls("system", "", name)
+        return cls(ActorType.SYSTEM, "", name)
 
     @classmethod
     def cron(cls, name: str = "cron") -> Actor:
-        return cls("cron", "", name)
+        return cls(ActorType.CRON, "", name)
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,10 @@ def actor_from_request(request: HttpRequest) -> Actor:
     user = getattr(request, "user", None)
     api_key = getattr(user, "api_key", None)
     if api_key is not None:
-        return Actor("api_key", api_key.pk, f"{api_key.name} ({api_key.prefix})")
+        return Actor(ActorType.API_KEY, api_key.pk, f"{api_key.name} ({api_key.prefix})")
     if user is not None and user.is_authenticated:
-        return Actor("user", str(user.pk), user.email)
-    return Actor("anonymous")
+        return Actor(ActorType.USER, str(user.pk), user.email)
+    return Actor(ActorType.ANONYMOUS)
 
 
 def current() -> Capture:
