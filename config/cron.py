@@ -24,9 +24,9 @@ def _domains_poll() -> dict[str, Any]:
 
 
 def _warmup() -> dict[str, Any]:
-    from domains.services import send_counts_prune, sending_domains_complete_warmup
+    from domains.services import warmup_bookkeeping
 
-    return {"completed": sending_domains_complete_warmup(), "pruned": send_counts_prune()}
+    return warmup_bookkeeping()
 
 
 def _storefronts() -> dict[str, Any]:

@@ -893,3 +893,9 @@ def send_counts_prune(*, now: datetime | None = None) -> int:
     today = (now or timezone.now()).date()
     deleted, _ = SendCount.objects.filter(day__lt=today - timedelta(days=1)).delete()
     return deleted
+
+
+def warmup_bookkeeping() -> dict[str, int]:
+    """The daily warmup job (beat and the cron endpoint alike): warm domains marked, old
+    counters pruned."""
+    return {"completed": sending_domains_complete_warmup(), "pruned": send_counts_prune()}

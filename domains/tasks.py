@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from domains.engine import check_domains, poll_cycle
-from domains.services import send_counts_prune, sending_domains_complete_warmup
+from domains.services import warmup_bookkeeping
 
 
 @shared_task(name="domains.poll", ignore_result=True)
@@ -17,5 +17,4 @@ def check_chunk(domain_ids: list[str]) -> None:
 
 @shared_task(name="domains.warmup_bookkeeping", ignore_result=True)
 def warmup() -> None:
-    sending_domains_complete_warmup()
-    send_counts_prune()
+    warmup_bookkeeping()
