@@ -9,7 +9,7 @@ from moto import mock_aws
 
 from domains.models import SendingDomain
 from domains.providers.ses import reset_clients, ses_client
-from tests.dns_server import KnotServer
+from tests.dns_server import KnotServer, as_typed
 
 
 @pytest.fixture
@@ -62,14 +62,8 @@ def ses(settings, aws: None) -> None:
 def publish(knot: KnotServer, record: dict) -> None:
     """What a customer types into a DNS panel: long TXT values split in 255-character
     strings, names with their final dot."""
-    if record["type"] == "TXT":
-        value = record["value"]
-        chunks = [value[i : i + 255] for i in range(0, len(value), 255)]
-        knot.set(record["hostname"], "TXT", " ".join(f'"{c}"' for c in chunks))
-    elif record["type"] == "CNAME":
-        knot.set(record["hostname"], "CNAME", record["value"] + ".")
-    elif record["type"] == "MX":
-        knot.set(record["hostname"], "MX", record["value"] + ".")
+    if record["type"] in ("TXT", "CNAME", "MX"):
+        knot.set(record["hostname"], record["type"], as_typed(record["type"], record["value"]))
 
 
 def publish_records(knot: KnotServer, domain: SendingDomain) -> None:
