@@ -16,14 +16,16 @@ Targets: by custom domain, routed by Host, unknown host and the TLS ask at least
 the baseline; the API key's request at least 0.85 of the same view unauthenticated.
 Uses its own database `dk_bench_http` and Redis database 10."""
 
-# ruff: noqa: E402 - the imports follow the sys.path fix below
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-# This file is named as the standard library's `http`, whose place its folder took at the head
-# of sys.path when Python started it: the folder goes, the project root comes instead.
-sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
+# Run as `python bench/<name>.py`, Python puts bench/ first on sys.path, where this file
+# would stand in for the standard library's `http`: the project root takes its place.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[0] = str(ROOT)
+# ruff: noqa: E402 - the imports below follow that fix
 
 import argparse
 import json
@@ -36,9 +38,6 @@ import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
 
 from bench.support import fresh_database, local_record_rows, local_sending_domains
 from tests.dns_server import free_port

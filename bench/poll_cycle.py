@@ -16,29 +16,33 @@ checks in this process beforehand (the bare run asks exactly these)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as `python bench/<name>.py`, Python puts bench/ first on sys.path, where bench/http.py
+# would stand in for the standard library's `http`: the project root takes its place.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[0] = str(ROOT)
+# ruff: noqa: E402 - the imports below follow that fix
+
 import argparse
 import asyncio
 import os
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import dns.asyncquery
+import dns.asyncresolver
+import dns.message
+import dns.nameserver
 
-import dns.asyncquery  # noqa: E402
-import dns.asyncresolver  # noqa: E402
-import dns.message  # noqa: E402
-import dns.nameserver  # noqa: E402
-
-from bench.support import (  # noqa: E402
+from bench.support import (
     celery_worker,
     fresh_database,
     local_record_rows,
     local_sending_domains,
 )
-from tests.dns_server import KnotServer, as_typed  # noqa: E402
+from tests.dns_server import KnotServer, as_typed
 
 
 async def bare(port: int, questions: list[tuple[str, str, str]], concurrency: int = 64) -> float:
