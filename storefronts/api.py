@@ -3,9 +3,11 @@ and the public storefront, catalog and orders (no authentication)."""
 
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
@@ -14,6 +16,8 @@ from rest_framework.views import APIView
 from accounts.permissions import StorefrontManage, StorefrontView
 from accounts.throttling import DiagnoseThrottle, PrincipalRateThrottle
 from config.envelope import respond
+from config.errors import NotFoundError
+from config.negotiation import ANYTHING
 from config.serializers import StrictInputSerializer
 from storefronts.models import Product, Storefront
 from storefronts.selectors import storefront_for_request
@@ -181,6 +185,31 @@ def product_data(product: Product) -> dict[str, Any]:
     }
 
 
+class NotInMemory(Exception):
+    """The answer is not in this process's memory: the full request path takes over."""
+
+
+def _not_in_memory() -> None:
+    raise NotInMemory
+
+
+# The bytes of the answer for each card this process holds in memory (the card object is
+# kept with them, so a new card for the same store never finds the old bytes).
+_RENDERED: dict[int, tuple[dict[str, Any], bytes]] = {}
+_RENDERED_MAX = 10_000
+
+
+def _rendered(card: dict[str, Any]) -> bytes:
+    held = _RENDERED.get(id(card))
+    if held is not None and held[0] is card:
+        return held[1]
+    body = JSONRenderer().render(respond(card).data)
+    if len(_RENDERED) >= _RENDERED_MAX:
+        _RENDERED.clear()
+    _RENDERED[id(card)] = (card, body)
+    return body
+
+
 class PublicStorefrontView(PublicView):
     # Warm, the answer comes from this process's memory: no database, no network, and no
     # budget counted (counting in the shared cache would cost more than answering). A name
@@ -190,6 +219,29 @@ class PublicStorefrontView(PublicView):
     throttle_classes: list = []
     parser_classes: list = []
     permission_classes: list = []
+    _allow: str | None = None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """A plain GET whose answer this process holds is sent as the bytes rendered the
+        first time, with the headers DRF would send; everything else (a miss, a name not in
+        memory, a query string, an Accept header to negotiate) takes DRF's full path."""
+        if (
+            request.method == "GET"
+            and not request.META.get("QUERY_STRING")
+            and request.META.get("HTTP_ACCEPT", "") in ANYTHING
+        ):
+            try:
+                card = storefront_public_card(kwargs["slug"], before_leaving_memory=_not_in_memory)
+            except (NotInMemory, NotFoundError):
+                pass
+            else:
+                cls = type(self)
+                if cls._allow is None:
+                    cls._allow = ", ".join(self.allowed_methods)
+                response = HttpResponse(_rendered(card), content_type="application/json")
+                response["Allow"] = cls._allow
+                return response
+        return super().dispatch(request, *args, **kwargs)
 
     def perform_authentication(self, request: Request) -> None:
         pass  # no authenticators: DRF's documented way to not build the anonymous user

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -138,9 +138,14 @@ PUBLIC_CACHE = GenerationalCache(
 HOST_WITH_PORT = re.compile(r"(?P<host>[^:\[\]]+|\[[^\]]*\]):(?P<port>[0-9]{1,5})")
 
 
+OWN_HOST_SETTINGS = {"ALLOWED_HOSTS", "CANONICAL_HOST", "CUSTOM_DOMAIN_TARGET", "BACKEND_BASE_URL"}
+
+
+@cache
 def own_hosts() -> tuple[str, ...]:
     """Names no store may take, nor a name under them: our routing target and API host
-    (reserved_hosts), CANONICAL_HOST and every plain name in ALLOWED_HOSTS."""
+    (reserved_hosts), CANONICAL_HOST and every plain name in ALLOWED_HOSTS. Read once per
+    process (every request asks); a change of those settings (tests) reads them again."""
     names = [*reserved_hosts(), settings.CANONICAL_HOST]
     names += [h.lstrip(".") for h in settings.ALLOWED_HOSTS if h != "*"]
     return tuple(dict.fromkeys(n.lower() for n in names if n and "." in n.strip(".")))

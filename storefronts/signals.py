@@ -4,11 +4,12 @@ under the slug and domain it had before and has after. Cache plumbing, not busin
 
 from typing import Any
 
+from django.core.signals import setting_changed
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from storefronts.models import Storefront
-from storefronts.services import forget_storefront
+from storefronts.services import OWN_HOST_SETTINGS, forget_storefront, own_hosts
 
 
 def _forget_the_row(instance: Storefront) -> None:
@@ -39,3 +40,9 @@ def _forget_what_goes(sender: Any, instance: Storefront, **kwargs: Any) -> None:
 @receiver(post_delete, sender=Storefront)
 def _forget_what_it_is(sender: Any, instance: Storefront, **kwargs: Any) -> None:
     forget_storefront(slugs=[instance.slug], domains=[instance.custom_domain])
+
+
+@receiver(setting_changed)
+def _read_own_hosts_again(sender: Any, setting: str, **kwargs: Any) -> None:
+    if setting in OWN_HOST_SETTINGS:
+        own_hosts.cache_clear()

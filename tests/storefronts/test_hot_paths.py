@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from accounts.models import Organization
 from config import cache as shared
 from domains.models import SendingDomain
+from storefronts.api import PublicStorefrontView
 from storefronts.models import Product, Storefront
 from storefronts.services import PUBLIC_CACHE, storefront_update
 from tests.storefronts.conftest import verified
@@ -49,6 +50,61 @@ def test_a_warm_hot_path_asks_nothing_of_the_database(live: Storefront, name: st
 
     assert warm.status_code == status
     assert [q["sql"] for q in queries.captured_queries] == []
+
+
+@pytest.mark.parametrize(
+    ("host", "path"),
+    [
+        ("testserver", f"{PUBLIC}/mystore"),
+        ("testserver", f"{PUBLIC}/MyStore.COM."),
+        ("mystore.com", "/api/v1/public/storefront"),
+    ],
+)
+def test_a_warm_answer_is_the_cold_answer_byte_for_byte(
+    live: Storefront, host: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Warm, the view sends the bytes it rendered the first time, skipping DRF: the client
+    cannot tell (same body, status and headers but the request id)."""
+    through_drf = []
+    full_path = PublicStorefrontView.initial
+    monkeypatch.setattr(
+        PublicStorefrontView,
+        "initial",
+        lambda view, *args, **kwargs: through_drf.append(1) or full_path(view, *args, **kwargs),
+    )
+    client = Client(HTTP_HOST=host)
+    cold = client.get(path)
+    warm = client.get(path)
+    again = client.get(path)
+
+    def seen(response) -> tuple:
+        headers = {k: v for k, v in response.headers.items() if k != "X-Request-ID"}
+        return response.status_code, headers, response.content
+
+    assert seen(warm) == seen(cold) == seen(again)
+    assert len(through_drf) == 1  # the cold one
+    assert cold["Allow"] == "GET, HEAD, OPTIONS"
+    assert cold.json()["data"]["slug"] == "mystore"
+
+
+def test_a_warm_name_still_negotiates_and_reads_its_query(live: Storefront) -> None:
+    client = Client()
+    client.get(f"{PUBLIC}/mystore")
+
+    assert client.get(f"{PUBLIC}/mystore", HTTP_ACCEPT="application/xml").status_code == 406
+    assert client.get(f"{PUBLIC}/mystore", {"format": "xml"}).status_code == 404
+    assert client.get(f"{PUBLIC}/mystore", {"utm": "x"}).json()["data"]["slug"] == "mystore"
+
+
+def test_a_change_never_serves_the_old_bytes(live: Storefront) -> None:
+    client = Client()
+    client.get(f"{PUBLIC}/mystore")
+    client.get(f"{PUBLIC}/mystore")
+
+    storefront_update(storefront=live, title="Renamed")
+
+    assert client.get(f"{PUBLIC}/mystore").json()["data"]["title"] == "Renamed"
+    assert client.get(f"{PUBLIC}/mystore").json()["data"]["title"] == "Renamed"
 
 
 def test_warm_answers_come_from_this_process_memory(live: Storefront) -> None:
