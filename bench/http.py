@@ -109,6 +109,7 @@ def seed() -> str:
                 description="Things, made well.",
                 published=True,
                 custom_domain=f"shop{i}.bench-stores.test",
+                custom_domain_site=f"shop{i}.bench-stores.test",  # no `www` pair: a subdomain
                 custom_domain_verification_token=f"{i:032x}",
                 custom_domain_verified=True,
                 custom_domain_verified_at=now,

@@ -41,6 +41,16 @@ class DomainName:
     def is_apex(self) -> bool:
         return self.ascii == self.registrable
 
+    @property
+    def www_pair(self) -> str | None:
+        """The other name of a site people reach both ways: `www.<apex>` for an apex, the
+        apex for `www.<apex>`; None for any other name."""
+        if self.is_apex:
+            return f"www.{self.ascii}"
+        if self.ascii == f"www.{self.registrable}":
+            return self.registrable
+        return None
+
     def __str__(self) -> str:
         return self.ascii
 

@@ -71,6 +71,9 @@ class StorefrontAdmin(DomainNameSearchMixin, AuditedModelAdmin):
     readonly_fields = [
         "store",
         "custom_domain",
+        "custom_domain_pair",
+        "custom_domain_pair_primary",
+        "custom_domain_site",
         "custom_domain_verification_token",
         "custom_domain_verified",
         "custom_domain_verified_at",

@@ -148,6 +148,10 @@ class StorefrontDomainDiagnoseView(APIView):
             {
                 "ownership": _result(diagnosis.ownership),
                 "routing": {**_result(diagnosis.routing), "gate": False},
+                # The `www` pair's routing record (an apex and its www), else null.
+                "pairRouting": {**_result(diagnosis.pair_routing), "gate": False}
+                if diagnosis.pair_routing
+                else None,
             },
             "Ownership is checked on verify; routing is guidance, never a gate.",
         )

@@ -17,17 +17,19 @@ from accounts.dashboard import (
 )
 from accounts.permissions import has_org_permission
 from config.errors import NotFoundError, ServiceError
+from dnscheck.names import to_display
 from dnscheck.records import ExpectedRecord
-from storefronts.forms import StorefrontSettingsForm
+from storefronts.forms import PrimaryHostForm, StorefrontSettingsForm
 from storefronts.models import Storefront
 from storefronts.selectors import storefront_for_request
 from storefronts.services import (
     StorefrontDiagnosis,
     custom_domain_target,
     ownership_record,
-    routing_record,
+    routing_records,
     storefront_diagnose,
     storefront_ensure_token,
+    storefront_set_primary_host,
     storefront_update,
     storefront_verify_domain,
 )
@@ -59,10 +61,10 @@ def _records(storefront: Storefront) -> tuple[list[ExpectedRecord], str]:
     if not storefront.custom_domain:
         return [], ""
     try:
-        routing = routing_record(storefront)
+        routing = routing_records(storefront)
     except ServiceError as exc:
         return [ownership_record(storefront)], exc.message
-    return [routing, ownership_record(storefront)], ""
+    return [*routing, ownership_record(storefront)], ""
 
 
 def _page(
@@ -70,6 +72,7 @@ def _page(
     storefront: Storefront | None,
     *,
     form: StorefrontSettingsForm | None = None,
+    primary_form: PrimaryHostForm | None = None,
     verify_error: ServiceError | None = None,
     diagnosis: StorefrontDiagnosis | None = None,
     diagnose_error: str = "",
@@ -83,8 +86,11 @@ def _page(
         records, records_error = _records(storefront)
         if form is None and context["can_manage"]:
             form = _settings_form(storefront)
+        if primary_form is None and context["can_manage"] and storefront.custom_domain_pair:
+            primary_form = PrimaryHostForm(storefront, initial={"host": storefront.primary_host})
         context.update(
             form=form,
+            primary_form=primary_form,
             records=records,
             records_error=records_error,
             target=custom_domain_target(),
@@ -159,3 +165,26 @@ def storefront_diagnose_page(request: HttpRequest) -> HttpResponse:
     except ServiceError as exc:
         return _page(request, storefront, diagnose_error=exc.message, status=exc.status)
     return _page(request, storefront, diagnosis=diagnosis)
+
+
+@dashboard_page
+@require_POST
+def storefront_primary_host(request: HttpRequest) -> HttpResponse:
+    """Which of a paired domain's two names the store is served at."""
+    require_permission(request, MANAGE)
+    storefront = _storefront(request)
+    if storefront is None:
+        return redirect("dashboard-storefront")
+
+    def act(data: dict[str, Any]) -> str:
+        saved = storefront_set_primary_host(storefront=storefront, host=data["host"])
+        other = next(h for h in saved.custom_domain_hosts if h != saved.primary_host)
+        return f"Served at {to_display(saved.primary_host)}; {to_display(other)} redirects there."
+
+    form = PrimaryHostForm(storefront, request.POST)
+    done = submit_form(form, act)
+    if done is not None:
+        messages.success(request, done)
+        return redirect("dashboard-storefront")
+    storefront.refresh_from_db()
+    return _page(request, storefront, primary_form=form, status=400)

@@ -1,6 +1,11 @@
 """Dashboard forms for the storefront. They check shape only; the services decide."""
 
+from typing import Any
+
 from django import forms
+
+from dnscheck.names import to_display
+from storefronts.models import Storefront
 
 
 class StorefrontSettingsForm(forms.Form):
@@ -38,3 +43,16 @@ class StorefrontSettingsForm(forms.Form):
             if name in self.fields:
                 self.fields[name].widget.attrs["autofocus"] = True
                 return
+
+
+class PrimaryHostForm(forms.Form):
+    """The name a paired domain is served at; the other one redirects there."""
+
+    host = forms.ChoiceField(label="Serve the storefront at", widget=forms.RadioSelect)
+    error_aliases = {"primaryHost": "host"}
+
+    def __init__(self, storefront: Storefront, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["host"].choices = [
+            (host, to_display(host)) for host in storefront.custom_domain_hosts
+        ]

@@ -15,7 +15,7 @@ from django.http import (
 from django.http.request import split_domain_port, validate_host
 
 from dnscheck.names import DomainNameError
-from storefronts.services import normalize_host, storefront_slug_for_host
+from storefronts.services import normalize_host, storefront_route_for_host
 
 PUBLIC_API = "/api/v1/public/storefront"
 
@@ -31,25 +31,40 @@ def canonical_host() -> str:
     return "localhost"
 
 
+class PermanentRedirectKeepingMethod(HttpResponsePermanentRedirect):
+    status_code = 308
+
+
 class CustomDomainMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         raw_host = request.META.get("HTTP_HOST", "")
-        domain, _port = split_domain_port(raw_host)
+        domain, port = split_domain_port(raw_host)
         if not raw_host or (domain and validate_host(domain, settings.ALLOWED_HOSTS)):
             return self.get_response(request)
         try:  # any spelling of a store's domain: MyStore.COM., mystore.com:443, punycode
             host = normalize_host(raw_host).ascii
         except DomainNameError:
             return HttpResponseNotFound("Unknown host.")
-        slug = storefront_slug_for_host(host)
-        if slug is None:
+        route = storefront_route_for_host(host)
+        if route is None:
             return HttpResponseNotFound("Unknown host.")
-        if settings.SECURE_SSL_REDIRECT and not request.is_secure():
-            # The store's own address, not ours (Django's redirect would use the canonical host).
-            return HttpResponsePermanentRedirect(f"https://{host}{request.get_full_path()}")
+        slug, primary = route
+        secure = request.is_secure()
+        if host != primary or (settings.SECURE_SSL_REDIRECT and not secure):
+            # The store's own address, not ours (Django's redirect would use the canonical
+            # host): its primary name (the `www` pair's other name redirects there), over
+            # HTTPS where we serve it so. A form post keeps its method (308).
+            scheme = "https" if secure or settings.SECURE_SSL_REDIRECT else "http"
+            netloc = f"{primary}:{port}" if port and scheme == request.scheme else primary
+            redirect = (
+                HttpResponsePermanentRedirect
+                if request.method in ("GET", "HEAD")
+                else PermanentRedirectKeepingMethod
+            )
+            return redirect(f"{scheme}://{netloc}{request.get_full_path()}")
         path = request.path_info
         if path in ("", "/"):
             rewritten = f"/s/{slug}/"

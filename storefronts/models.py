@@ -41,6 +41,14 @@ class Storefront(models.Model):
     custom_domain_verification_token = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001
     custom_domain_verified = models.BooleanField(default=False)
     custom_domain_verified_at = models.DateTimeField(null=True, blank=True)
+    # `www` pairing: an apex domain serves `www.<apex>` too and the other way round. The
+    # pair is derived from the domain on save; the primary host (the entered name unless the
+    # owner switches to the pair) is where the other name redirects. `custom_domain_site` is
+    # the apex of a pair (else the domain itself): the two names of a site belong to one
+    # store, which the unique index on verified sites guarantees.
+    custom_domain_pair = models.CharField(max_length=253, null=True, blank=True)  # noqa: DJ001
+    custom_domain_pair_primary = models.BooleanField(default=False)
+    custom_domain_site = models.CharField(max_length=253, null=True, blank=True)  # noqa: DJ001
     # Re-verification of a verified domain: only definite absence of the token on 3
     # checks spanning 48 hours unverifies it.
     domain_next_check_at = models.DateTimeField(null=True, blank=True)
@@ -57,6 +65,11 @@ class Storefront(models.Model):
                 condition=Q(custom_domain_verified=True),
                 name="storefront_verified_domain_once",
             ),
+            models.UniqueConstraint(
+                fields=["custom_domain_site"],
+                condition=Q(custom_domain_verified=True),
+                name="storefront_verified_site_once",
+            ),
             # Only the normaliser's form is stored (storefronts.services.normalize_host), so
             # no other spelling of a name gets past the unique index above.
             models.CheckConstraint(
@@ -72,6 +85,7 @@ class Storefront(models.Model):
         ]
         indexes = [
             models.Index(fields=["custom_domain"]),
+            models.Index(fields=["custom_domain_pair"]),
             models.Index(
                 fields=["domain_next_check_at"],
                 condition=Q(custom_domain_verified=True),
@@ -86,6 +100,22 @@ class Storefront(models.Model):
     def custom_domain_display(self) -> str:
         """The domain as people read it (Unicode); stored and in DNS it is punycode."""
         return to_display(self.custom_domain) if self.custom_domain else ""
+
+    @property
+    def custom_domain_pair_display(self) -> str:
+        return to_display(self.custom_domain_pair) if self.custom_domain_pair else ""
+
+    @property
+    def primary_host(self) -> str | None:
+        """Where the store is served; its other name (the `www` pair) redirects here."""
+        if self.custom_domain_pair and self.custom_domain_pair_primary:
+            return self.custom_domain_pair
+        return self.custom_domain
+
+    @property
+    def custom_domain_hosts(self) -> list[str]:
+        """Every name the domain is served under: the domain, then its pair."""
+        return [h for h in (self.custom_domain, self.custom_domain_pair) if h]
 
 
 class Product(models.Model):

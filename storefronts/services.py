@@ -26,7 +26,7 @@ from config.cache import GenerationalCache
 from config.dns import dns_resolver, reserved_hosts
 from config.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
 from dnscheck.check import check_records
-from dnscheck.names import DomainName, DomainNameError, normalize_domain
+from dnscheck.names import DomainName, DomainNameError, normalize_domain, to_display
 from dnscheck.records import ExpectedRecord, Outcome, Purpose, RecordResult
 from storefronts.models import Order, OrderLine, OrderOtp, Product, Storefront
 from webhooks.services import publish
@@ -195,18 +195,43 @@ def _public_lookup(name: str, before_leaving_memory: Hook, **where: Any) -> dict
     return PUBLIC_CACHE.get(name, load, before_leaving_memory)
 
 
+def _host_entry(host: str, before_leaving_memory: Hook) -> dict[str, Any] | None:
+    """What a verified host name (the domain or its `www` pair) leads to: the storefront's
+    card and its primary host."""
+
+    def load() -> dict[str, Any] | None:
+        storefront = (
+            public_storefronts()
+            .filter(Q(custom_domain=host) | Q(custom_domain_pair=host), custom_domain_verified=True)
+            .order_by(F("custom_domain_pair").asc(nulls_first=True))  # a name, then a pair
+            .first()
+        )
+        if storefront is None:
+            return None
+        return {"card": public_card(storefront), "primary": storefront.primary_host}
+
+    return PUBLIC_CACHE.get(f"host:{host}", load, before_leaving_memory)
+
+
 def storefront_card_for_host(
     host: str, before_leaving_memory: Hook = None
 ) -> dict[str, Any] | None:
-    """The published storefront a verified custom domain (normalised) serves, or None."""
-    return _public_lookup(
-        f"host:{host}", before_leaving_memory, custom_domain=host, custom_domain_verified=True
-    )
+    """The published storefront a verified custom domain or its `www` pair (normalised)
+    serves, or None."""
+    entry = _host_entry(host, before_leaving_memory)
+    return entry["card"] if entry else None
+
+
+def storefront_route_for_host(host: str) -> tuple[str, str] | None:
+    """For a request to a store's own name: its slug and the host it is served at (the
+    other name of a pair redirects there); None for a name no storefront serves."""
+    entry = _host_entry(host, None)
+    return (entry["card"]["slug"], entry["primary"]) if entry else None
 
 
 def storefront_slug_for_host(host: str) -> str | None:
-    card = storefront_card_for_host(host)
-    return card["slug"] if card else None
+    route = storefront_route_for_host(host)
+    return route[0] if route else None
 
 
 def storefront_public_card(
@@ -356,6 +381,9 @@ def _apply_domain(storefront: Storefront, raw: str | None) -> str | None:
         if not storefront.custom_domain:
             return None
         storefront.custom_domain = None
+        storefront.custom_domain_pair = None
+        storefront.custom_domain_pair_primary = False
+        storefront.custom_domain_site = None
         storefront.custom_domain_verification_token = None
         storefront.custom_domain_verified = False
         storefront.custom_domain_verified_at = None
@@ -363,28 +391,81 @@ def _apply_domain(storefront: Storefront, raw: str | None) -> str | None:
         storefront.domain_first_missing_at = None
         return "storefront.domain_cleared"
     try:
-        name = normalize_host(raw).ascii
+        domain = normalize_host(raw)
     except DomainNameError as exc:
         raise InvalidInputError(
             exc.message, code=exc.code, errors={"customDomain": [exc.message]}
         ) from exc
+    name = domain.ascii
     if name == storefront.custom_domain:
         if not storefront.custom_domain_verification_token:
             storefront.custom_domain_verification_token = new_token()
         return None
+    pair, site = www_pairing(domain)
+    names = [n for n in (name, pair) if n]
     if (
-        Storefront.objects.filter(custom_domain=name, custom_domain_verified=True)
+        Storefront.objects.filter(custom_domain_verified=True)
+        .filter(
+            Q(custom_domain_site=site)
+            | Q(custom_domain__in=names)
+            | Q(custom_domain_pair__in=names)
+        )
         .exclude(pk=storefront.pk)
         .exists()
     ):
         raise _domain_taken()
     storefront.custom_domain = name
+    storefront.custom_domain_pair = pair
+    storefront.custom_domain_pair_primary = False
+    storefront.custom_domain_site = site
     storefront.custom_domain_verification_token = new_token()
     storefront.custom_domain_verified = False
     storefront.custom_domain_verified_at = None
     storefront.domain_missing_checks = 0
     storefront.domain_first_missing_at = None
     return "storefront.domain_set"
+
+
+def www_pairing(domain: DomainName) -> tuple[str | None, str]:
+    """The `www` pair a domain is served with (none for a name that is not an apex or its
+    `www`, or whose pair is one of our own names), and the site both belong to."""
+    pair = domain.www_pair
+    if pair is not None:
+        try:
+            pair = normalize_host(pair).ascii
+        except DomainNameError:
+            pair = None
+    return pair, domain.registrable if pair else domain.ascii
+
+
+def storefront_set_primary_host(*, storefront: Storefront, host: str) -> Storefront:
+    """Which of a paired domain's two names the store is served at; the other redirects
+    there (301). Any spelling of either name; anything else is refused."""
+    try:
+        name = normalize_host(host).ascii
+    except DomainNameError:
+        name = None
+    with transaction.atomic():
+        locked = (
+            Storefront.objects.select_for_update().select_related("store").get(pk=storefront.pk)
+        )
+        if name is None or name not in locked.custom_domain_hosts:
+            hosts = " or ".join(to_display(h) for h in locked.custom_domain_hosts)
+            message = f"Choose {hosts}." if hosts else "Set a custom domain first."
+            raise InvalidInputError(
+                message, code="INVALID_PRIMARY_HOST", errors={"primaryHost": [message]}
+            )
+        before = locked.primary_host
+        locked.custom_domain_pair_primary = name == locked.custom_domain_pair
+        if locked.primary_host != before:
+            locked.save(update_fields=["custom_domain_pair_primary", "updated_at"])
+            record(
+                action="storefront.updated",
+                organization=locked.store.organization_id,
+                targets=[target(locked, type="storefront", name=locked.slug)],
+                changes={"primary_host": [before, locked.primary_host]},
+            )
+    return locked  # its save forgot the host entries (storefronts.signals)
 
 
 def ownership_record(storefront: Storefront) -> ExpectedRecord:
@@ -396,11 +477,11 @@ def ownership_record(storefront: Storefront) -> ExpectedRecord:
     )
 
 
-def routing_record(storefront: Storefront) -> ExpectedRecord:
+def routing_record(storefront: Storefront, host: str | None = None) -> ExpectedRecord:
     """CNAME to our target for a subdomain; A to our addresses for an apex (most DNS
-    providers allow no CNAME there)."""
+    providers allow no CNAME there). For the domain, or `host` (its `www` pair)."""
     try:
-        domain = normalize_domain(storefront.custom_domain)
+        domain = normalize_domain(host or storefront.custom_domain)
     except DomainNameError as exc:
         raise InvalidInputError(
             "The stored domain is not valid any more; set it again.",
@@ -412,6 +493,11 @@ def routing_record(storefront: Storefront) -> ExpectedRecord:
             "A", domain.ascii, " ".join(settings.CUSTOM_DOMAIN_TARGET_IPS), Purpose.ROUTING
         )
     return ExpectedRecord("CNAME", domain.ascii, custom_domain_target(), Purpose.ROUTING)
+
+
+def routing_records(storefront: Storefront) -> list[ExpectedRecord]:
+    """The routing record of each name the domain is served under (the domain, its pair)."""
+    return [routing_record(storefront, host) for host in storefront.custom_domain_hosts]
 
 
 def _check(records: list[ExpectedRecord]) -> list[RecordResult]:
@@ -460,7 +546,7 @@ def storefront_verify_domain(*, storefront: Storefront) -> Storefront:
             _announce(
                 storefront, "storefront.domain_verified", {"custom_domain_verified": [False, True]}
             )
-            forget_storefront(slugs=[storefront.slug], domains=[storefront.custom_domain])
+            forget_storefront(slugs=[storefront.slug], domains=storefront.custom_domain_hosts)
     except IntegrityError as exc:  # another store verified the same domain a moment earlier
         raise CustomDomainTaken() from exc
     return storefront
@@ -470,13 +556,14 @@ def storefront_verify_domain(*, storefront: Storefront) -> Storefront:
 class StorefrontDiagnosis:
     ownership: RecordResult
     routing: RecordResult
+    pair_routing: RecordResult | None = None  # the `www` pair's routing record
 
 
 def storefront_diagnose(*, storefront: Storefront) -> StorefrontDiagnosis:
     if not storefront.custom_domain or not storefront.custom_domain_verification_token:
         raise DomainNotConfigured()
-    ownership, routing = _check([ownership_record(storefront), routing_record(storefront)])
-    return StorefrontDiagnosis(ownership, routing)
+    ownership, *routing = _check([ownership_record(storefront), *routing_records(storefront)])
+    return StorefrontDiagnosis(ownership, *routing)
 
 
 def storefront_recheck_domain(*, storefront: Storefront) -> str:
@@ -522,7 +609,7 @@ def storefront_recheck_domain(*, storefront: Storefront) -> str:
                 {"custom_domain_verified": [True, False]},
                 hint=result.hint,
             )
-        forget_storefront(slugs=[storefront.slug], domains=[storefront.custom_domain])
+        forget_storefront(slugs=[storefront.slug], domains=storefront.custom_domain_hosts)
         return "unverified"
     base.update(
         domain_missing_checks=misses,

@@ -15,11 +15,16 @@ from storefronts.services import OWN_HOST_SETTINGS, forget_storefront, own_hosts
 def _forget_the_row(instance: Storefront) -> None:
     """The names the row has in the database and the instance does not (a rename being
     saved, or an instance loaded before one); the instance's own follow after the write."""
-    row = Storefront.objects.filter(pk=instance.pk).values("slug", "custom_domain").first()
+    row = (
+        Storefront.objects.filter(pk=instance.pk)
+        .values("slug", "custom_domain", "custom_domain_pair")
+        .first()
+    )
     if row:
         forget_storefront(
             slugs={row["slug"]} - {instance.slug},
-            domains={row["custom_domain"]} - {instance.custom_domain},
+            domains={row["custom_domain"], row["custom_domain_pair"]}
+            - set(instance.custom_domain_hosts),
         )
 
 
@@ -39,7 +44,7 @@ def _forget_what_goes(sender: Any, instance: Storefront, **kwargs: Any) -> None:
 @receiver(post_save, sender=Storefront)
 @receiver(post_delete, sender=Storefront)
 def _forget_what_it_is(sender: Any, instance: Storefront, **kwargs: Any) -> None:
-    forget_storefront(slugs=[instance.slug], domains=[instance.custom_domain])
+    forget_storefront(slugs=[instance.slug], domains=instance.custom_domain_hosts)
 
 
 @receiver(setting_changed)

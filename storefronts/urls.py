@@ -12,6 +12,7 @@ from storefronts.api import (
 )
 from storefronts.dashboard_views import (
     storefront_diagnose_page,
+    storefront_primary_host,
     storefront_settings,
     storefront_verify,
 )
@@ -60,4 +61,5 @@ dashboard_urls = [
     path("storefront", storefront_settings, name="dashboard-storefront"),
     path("storefront/verify", storefront_verify, name="dashboard-storefront-verify"),
     path("storefront/diagnose", storefront_diagnose_page, name="dashboard-storefront-diagnose"),
+    path("storefront/primary-host", storefront_primary_host, name="dashboard-storefront-primary"),
 ]

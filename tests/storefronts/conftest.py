@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from storefronts.models import Product, Storefront
-from storefronts.services import store_create
+from storefronts.services import normalize_host, store_create, www_pairing
 from tests.conftest import OrgTrio
 
 
@@ -26,8 +26,11 @@ def product(storefront: Storefront) -> Product:
 def verified(storefront: Storefront, domain: str = "mystore.com") -> Storefront:
     """The storefront with `domain` verified, as a published TXT record and POST /verify end
     (the DNS round trip itself is tested on its own)."""
+    pair, site = www_pairing(normalize_host(domain))
     Storefront.objects.filter(pk=storefront.pk).update(
         custom_domain=domain,
+        custom_domain_pair=pair,
+        custom_domain_site=site,
         custom_domain_verification_token="a" * 32,
         custom_domain_verified=True,
         custom_domain_verified_at=timezone.now(),

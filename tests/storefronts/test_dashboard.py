@@ -119,6 +119,8 @@ def test_an_apex_domain_gets_a_records_for_each_target_address(
         "mystore.com",
         "192.0.2.10",
         "192.0.2.11",
+        "www.mystore.com",  # its `www` pair: a CNAME to our target
+        "127.0.0.1",
         "_sendy-verify.mystore.com",
         f"sendy-verify={storefront.custom_domain_verification_token}",
     ]
