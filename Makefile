@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev dns-tools browser-tools bench-tools lint format migrations clean
+.PHONY: run test install install-dev dns-tools browser-tools proxy-tools bench-tools lint format migrations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ dns-tools:
 # The browser tests drive Debian's Chromium headless; without it they skip (CI installs it).
 browser-tools:
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
+
+# The end-to-end TLS tests put Debian's Caddy in front of the app; without it they skip (CI
+# installs it).
+proxy-tools:
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends caddy
 
 # bench/http.py's load generator.
 bench-tools:
