@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
 
 from audit.services import record, target
@@ -203,7 +203,9 @@ def _host_entry(host: str, before_leaving_memory: Hook) -> dict[str, Any] | None
         storefront = (
             public_storefronts()
             .filter(Q(custom_domain=host) | Q(custom_domain_pair=host), custom_domain_verified=True)
-            .order_by(F("custom_domain_pair").asc(nulls_first=True))  # a name, then a pair
+            # A store's own name before another's pair (two such rows only from before
+            # pairing: the site index keeps new ones apart).
+            .order_by(Case(When(custom_domain=host, then=0), default=1))
             .first()
         )
         if storefront is None:
