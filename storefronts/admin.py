@@ -81,6 +81,12 @@ class StorefrontAdmin(DomainNameSearchMixin, AuditedModelAdmin):
         "domain_missing_checks",
         "domain_first_missing_at",
         "domain_last_checked_at",
+        "routing_status",
+        "tls_status",
+        "live_hint",
+        "live_observed",
+        "live_checked_at",
+        "live_next_check_at",
         "created_at",
         "updated_at",
     ]

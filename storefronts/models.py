@@ -30,6 +30,16 @@ class Storefront(models.Model):
     is verified. Only one storefront may hold a verified domain (partial unique index); an
     unverified claim blocks nobody."""
 
+    class RoutingStatus(models.TextChoices):
+        OK = "ok"
+        MISCONFIGURED = "misconfigured"
+        UNKNOWN = "unknown"  # no evidence yet (or only timeouts and SERVFAIL so far)
+
+    class TlsStatus(models.TextChoices):
+        ACTIVE = "active"
+        PENDING = "pending"
+        FAILED = "failed"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     store = models.OneToOneField(Store, on_delete=models.CASCADE, related_name="storefront")
     slug = models.SlugField(max_length=100, unique=True)
@@ -55,6 +65,19 @@ class Storefront(models.Model):
     domain_missing_checks = models.PositiveSmallIntegerField(default=0)
     domain_first_missing_at = models.DateTimeField(null=True, blank=True)
     domain_last_checked_at = models.DateTimeField(null=True, blank=True)
+    # The live probe of a verified domain (storefronts.live): routing record and HTTPS
+    # through the public name, as of `live_checked_at`; a probe that got no evidence
+    # leaves them as they were.
+    routing_status = models.CharField(
+        max_length=16, choices=RoutingStatus.choices, default=RoutingStatus.UNKNOWN
+    )
+    tls_status = models.CharField(
+        max_length=16, choices=TlsStatus.choices, default=TlsStatus.PENDING
+    )
+    live_hint = models.CharField(max_length=40, blank=True, default="")
+    live_observed = models.JSONField(default=dict, blank=True)
+    live_checked_at = models.DateTimeField(null=True, blank=True)
+    live_next_check_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -90,6 +113,11 @@ class Storefront(models.Model):
                 fields=["domain_next_check_at"],
                 condition=Q(custom_domain_verified=True),
                 name="storefront_domain_recheck_due",
+            ),
+            models.Index(
+                fields=["live_next_check_at"],
+                condition=Q(custom_domain_verified=True),
+                name="storefront_live_probe_due",
             ),
         ]
 

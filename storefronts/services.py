@@ -378,6 +378,24 @@ def _domain_taken() -> CustomDomainTaken:
     return CustomDomainTaken(errors={"customDomain": [CustomDomainTaken.message]})
 
 
+def live_status_reset() -> dict[str, Any]:
+    """The live probe's fields (storefronts.live) for a domain that is not verified, or
+    verified anew: nothing seen yet."""
+    return {
+        "routing_status": Storefront.RoutingStatus.UNKNOWN,
+        "tls_status": Storefront.TlsStatus.PENDING,
+        "live_hint": "",
+        "live_observed": {},
+        "live_checked_at": None,
+        "live_next_check_at": None,
+    }
+
+
+def _reset_live_status(storefront: Storefront) -> None:
+    for name, value in live_status_reset().items():
+        setattr(storefront, name, value)
+
+
 def _apply_domain(storefront: Storefront, raw: str | None) -> str | None:
     if raw is None or not str(raw).strip():
         if not storefront.custom_domain:
@@ -391,6 +409,7 @@ def _apply_domain(storefront: Storefront, raw: str | None) -> str | None:
         storefront.custom_domain_verified_at = None
         storefront.domain_missing_checks = 0
         storefront.domain_first_missing_at = None
+        _reset_live_status(storefront)
         return "storefront.domain_cleared"
     try:
         domain = normalize_host(raw)
@@ -425,6 +444,7 @@ def _apply_domain(storefront: Storefront, raw: str | None) -> str | None:
     storefront.custom_domain_verified_at = None
     storefront.domain_missing_checks = 0
     storefront.domain_first_missing_at = None
+    _reset_live_status(storefront)
     return "storefront.domain_set"
 
 
@@ -538,6 +558,7 @@ def storefront_verify_domain(*, storefront: Storefront) -> Storefront:
                 domain_missing_checks=0,
                 domain_first_missing_at=None,
                 domain_last_checked_at=now,
+                **{**live_status_reset(), "live_next_check_at": now},  # probed soon
             )
             if not verified:  # changed meanwhile: verify what is there now
                 storefront.refresh_from_db()
@@ -602,6 +623,7 @@ def storefront_recheck_domain(*, storefront: Storefront) -> str:
                 domain_first_missing_at=None,
                 domain_next_check_at=None,
                 domain_last_checked_at=now,
+                **live_status_reset(),
             ):
                 return "transient"  # another check got there first
             storefront.refresh_from_db()
