@@ -29,6 +29,12 @@ BEAT_SCHEDULE = {
         "task": "storefronts.recheck_domains",
         "schedule": crontab(minute="15"),
     },
+    # * * * * *  (every minute): verified storefront domains due their live probe (the rows
+    # decide: right after verification, then every 6 hours, every 10 minutes while not live)
+    "storefronts-live-probe": {
+        "task": "storefronts.probe_live_status",
+        "schedule": crontab(minute="*"),
+    },
     # * * * * *  (every minute): webhook deliveries whose enqueue was lost, or whose worker died
     "webhooks-sweep": {"task": "webhooks.sweep", "schedule": crontab(minute="*")},
     # 30 3 * * *  (03:30 UTC daily): archive and prune audit events past AUDIT_RETENTION_DAYS

@@ -35,6 +35,12 @@ def _storefronts() -> dict[str, Any]:
     return {"checked": storefronts_recheck_due()}
 
 
+def _storefronts_live() -> dict[str, Any]:
+    from storefronts.live import storefronts_live_probe_due
+
+    return {"probed": storefronts_live_probe_due()}
+
+
 def _webhooks() -> dict[str, Any]:
     from webhooks.services import deliveries_send_due
 
@@ -55,6 +61,7 @@ JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "domain-verify-poll": _domains_poll,
     "domain-warmup": _warmup,
     "storefront-recheck": _storefronts,
+    "storefront-live-probe": _storefronts_live,
     "webhook-sweep": _webhooks,
     "audit-prune": _audit,
 }

@@ -237,6 +237,16 @@ STOREFRONT_VERIFY_PREFIX = env("STOREFRONT_VERIFY_PREFIX", default="sendy-verify
 PUBLIC_LOCAL_CACHE_SECONDS = env.float("PUBLIC_LOCAL_CACHE_SECONDS", default=2.0)
 # A/AAAA values a store's apex domain should point at (subdomains CNAME to the target).
 CUSTOM_DOMAIN_TARGET_IPS = env.list("CUSTOM_DOMAIN_TARGET_IPS", default=[])
+# The live probe of verified store domains (storefronts.live): HTTPS through the public name.
+LIVE_PROBE_HTTPS_PORT = env.int("LIVE_PROBE_HTTPS_PORT", default=443)
+# A PEM bundle of CAs to trust instead of the system's (a private CA in tests or staging).
+LIVE_PROBE_CA_FILE = env("LIVE_PROBE_CA_FILE", default="")
+# Seconds for each step (connect, TLS handshake, HTTP answer) of one probe.
+LIVE_PROBE_TIMEOUT = env.float("LIVE_PROBE_TIMEOUT", default=5.0)
+# Minutes after verification during which a missing certificate is `pending`, not `failed`.
+LIVE_PROBE_TLS_GRACE_MINUTES = env.int("LIVE_PROBE_TLS_GRACE_MINUTES", default=60)
+# The CA(s) our edge gets certificates from, as CAA `issue` values name them (RFC 8659).
+TLS_CA_DOMAINS = env.list("TLS_CA_DOMAINS", default=["letsencrypt.org"])
 
 # --- DNS (dnscheck) -----------------------------------------------------------------------
 # Resolvers for the public view, `host[:port],...`; empty: the system's (/etc/resolv.conf).
