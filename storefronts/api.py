@@ -19,9 +19,11 @@ from config.envelope import respond
 from config.errors import NotFoundError
 from config.negotiation import ANYTHING
 from config.serializers import StrictInputSerializer
+from storefronts.live import live_fix, storefront_live_probe
 from storefronts.models import Product, Storefront
 from storefronts.selectors import storefront_for_request
 from storefronts.services import (
+    DnsUnavailable,
     custom_domain_target,
     order_otp_request,
     order_place,
@@ -155,6 +157,61 @@ class StorefrontDomainDiagnoseView(APIView):
             },
             "Ownership is checked on verify; routing is guidance, never a gate.",
         )
+
+
+def domain_status_data(storefront: Storefront) -> dict[str, Any]:
+    """`GET /store/storefront/domain`: the custom domain as it is live, from the last probe
+    (storefronts.live). Its own payload, so keys can be added without touching the
+    contract's."""
+    return {
+        "customDomain": storefront.custom_domain,
+        "customDomainVerified": storefront.custom_domain_verified,
+        "routingStatus": storefront.routing_status,
+        "tlsStatus": storefront.tls_status,
+        "hint": storefront.live_hint or None,
+        "fix": live_fix(storefront) or None,
+        "observed": storefront.live_observed,
+        "checkedAt": storefront.live_checked_at,
+    }
+
+
+DomainStatusSerializer = inline_serializer(
+    "DomainLiveStatus",
+    {
+        "customDomain": serializers.CharField(allow_null=True),
+        "customDomainVerified": serializers.BooleanField(),
+        "routingStatus": serializers.ChoiceField(choices=Storefront.RoutingStatus.choices),
+        "tlsStatus": serializers.ChoiceField(choices=Storefront.TlsStatus.choices),
+        "hint": serializers.CharField(allow_null=True),
+        "fix": serializers.CharField(allow_null=True),
+        "observed": serializers.DictField(),
+        "checkedAt": serializers.DateTimeField(allow_null=True),
+    },
+)
+
+
+class StorefrontDomainStatusView(APIView):
+    permission_classes = [StorefrontView]
+
+    @extend_schema(operation_id="store_storefront_domain_status", responses=DomainStatusSerializer)
+    def get(self, request: Request) -> Response:
+        return respond(domain_status_data(storefront_for_request(request)))
+
+
+class StorefrontDomainProbeView(APIView):
+    """Runs the live probe now; it costs what a diagnose does, from the same budget."""
+
+    permission_classes = [StorefrontManage]
+    throttle_classes = [PrincipalRateThrottle, DiagnoseThrottle]
+
+    @extend_schema(
+        operation_id="store_storefront_domain_probe", request=None, responses=DomainStatusSerializer
+    )
+    def post(self, request: Request) -> Response:
+        storefront = storefront_for_request(request)
+        if storefront_live_probe(storefront=storefront) == "transient":
+            raise DnsUnavailable()
+        return respond(domain_status_data(storefront), "Live status checked.")
 
 
 # --- public -------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The dashboard's storefront page: settings (slug, published, custom domain), the two DNS
-records to publish, verify and diagnose. The same services and permissions as the API's
-`/store/storefront` endpoints; owner-only actions are refused here, not only hidden."""
+records to publish, verify and diagnose, and the domain's live status (check now). The same
+services and permissions as the API's `/store/storefront` endpoints; owner-only actions are
+refused here, not only hidden."""
 
 from typing import Any
 
@@ -20,9 +21,11 @@ from config.errors import NotFoundError, ServiceError
 from dnscheck.names import to_display
 from dnscheck.records import ExpectedRecord
 from storefronts.forms import PrimaryHostForm, StorefrontSettingsForm
+from storefronts.live import live_fix, storefront_live_probe
 from storefronts.models import Storefront
 from storefronts.selectors import storefront_for_request
 from storefronts.services import (
+    DnsUnavailable,
     StorefrontDiagnosis,
     custom_domain_target,
     ownership_record,
@@ -97,6 +100,7 @@ def _page(
             verify_error=verify_error,
             diagnosis=diagnosis,
             diagnose_error=diagnose_error,
+            live_fix=live_fix(storefront),
         )
     return render(request, "storefronts/settings.html", context, status=status)
 
@@ -188,3 +192,26 @@ def storefront_primary_host(request: HttpRequest) -> HttpResponse:
         return redirect("dashboard-storefront")
     storefront.refresh_from_db()
     return _page(request, storefront, primary_form=form, status=400)
+
+
+@dashboard_page
+@require_POST
+def storefront_probe_page(request: HttpRequest) -> HttpResponse:
+    """ "Check now" for the live status: owners only, as through the API, and from the same
+    per-organization budget as diagnose."""
+    require_permission(request, MANAGE)
+    storefront = _storefront(request)
+    if storefront is None:
+        return redirect("dashboard-storefront")
+    refusal = diagnose_refusal(request)
+    if refusal:
+        return _page(request, storefront, diagnose_error=refusal, status=429)
+    try:
+        outcome = storefront_live_probe(storefront=storefront)
+    except ServiceError as exc:
+        return _page(request, storefront, diagnose_error=exc.message, status=exc.status)
+    if outcome == "transient":
+        messages.warning(request, DnsUnavailable.message)
+    else:
+        messages.success(request, "Live status checked.")
+    return redirect("dashboard-storefront")

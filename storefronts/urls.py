@@ -7,12 +7,15 @@ from storefronts.api import (
     PublicOrderView,
     PublicStorefrontView,
     StorefrontDomainDiagnoseView,
+    StorefrontDomainProbeView,
+    StorefrontDomainStatusView,
     StorefrontDomainVerifyView,
     StorefrontSettingsView,
 )
 from storefronts.dashboard_views import (
     storefront_diagnose_page,
     storefront_primary_host,
+    storefront_probe_page,
     storefront_settings,
     storefront_verify,
 )
@@ -35,6 +38,16 @@ def _store_routes(surface: str) -> list:
             "store/storefront/domain/diagnose",
             for_surface(StorefrontDomainDiagnoseView, surface).as_view(),
             name=f"{surface}-store-storefront-diagnose",
+        ),
+        path(
+            "store/storefront/domain",
+            for_surface(StorefrontDomainStatusView, surface).as_view(),
+            name=f"{surface}-store-storefront-domain",
+        ),
+        path(
+            "store/storefront/domain/probe",
+            for_surface(StorefrontDomainProbeView, surface).as_view(),
+            name=f"{surface}-store-storefront-probe",
         ),
     ]
 
@@ -62,4 +75,5 @@ dashboard_urls = [
     path("storefront/verify", storefront_verify, name="dashboard-storefront-verify"),
     path("storefront/diagnose", storefront_diagnose_page, name="dashboard-storefront-diagnose"),
     path("storefront/primary-host", storefront_primary_host, name="dashboard-storefront-primary"),
+    path("storefront/probe", storefront_probe_page, name="dashboard-storefront-probe"),
 ]
