@@ -14,6 +14,7 @@ statuses stand, the attempt is noted in `live_observed`, and the probe comes bac
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import re
 import ssl
@@ -115,6 +116,7 @@ class ProbeOptions:
     timeout: float
     ca_file: str
     ca_domains: tuple[str, ...]
+    own_addresses: frozenset[str] = frozenset()  # our edge's, which may be private
 
     @classmethod
     def from_settings(cls) -> ProbeOptions:
@@ -123,6 +125,7 @@ class ProbeOptions:
             timeout=settings.LIVE_PROBE_TIMEOUT,
             ca_file=settings.LIVE_PROBE_CA_FILE,
             ca_domains=tuple(d.strip().lower() for d in settings.TLS_CA_DOMAINS if d.strip()),
+            own_addresses=frozenset(settings.CUSTOM_DOMAIN_TARGET_IPS),
         )
 
 
@@ -206,7 +209,7 @@ def describe_certificate(der: bytes | None) -> dict[str, Any] | None:
             "notAfter": cert.not_valid_after_utc.isoformat(),
             "names": names,
         }
-    except ValueError:
+    except Exception:  # a certificate we cannot read is not a reason to lose the probe
         return None
 
 
@@ -262,6 +265,9 @@ async def _https_at(name: str, address: str, options: ProbeOptions) -> HttpsObse
     except TimeoutError:
         error = f"no TLS connection within {options.timeout * 2:g} s"
         return HttpsObservation(**seen, error=error)
+    except ConnectionAbortedError:  # asyncio's ssl_handshake_timeout
+        error = f"connected, but no TLS handshake within {options.timeout:g} s"
+        return HttpsObservation(**seen, error=error)
     except OSError as exc:
         return HttpsObservation(**seen, error=f"cannot connect: {exc.strerror or exc}")
     try:
@@ -316,12 +322,25 @@ async def probe_https(
     """HTTPS at the name's addresses: the first that accepts a connection is the answer."""
     if not addresses:
         return HttpsObservation(port=options.port, error="no A or AAAA record to connect to")
+    # A customer's DNS must not turn the probe into a look inside our network: a private
+    # address is only ever our own edge's.
+    reachable = [a for a in addresses if _public(a) or a in options.own_addresses]
+    if not reachable:
+        error = f"not probed: {', '.join(addresses)} is not a public address"
+        return HttpsObservation(port=options.port, error=error)
     observation = HttpsObservation()
-    for address in addresses[:2]:
+    for address in reachable[:2]:
         observation = await _https_at(name, address, options)
         if observation.connected:
             break
     return observation
+
+
+def _public(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_global
+    except ValueError:
+        return False
 
 
 async def probe(resolver: DnsResolver, record: ExpectedRecord, options: ProbeOptions) -> LiveProbe:

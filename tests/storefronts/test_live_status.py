@@ -295,6 +295,44 @@ def test_a_redirect_is_an_answer_and_is_not_followed(
     assert len(server.hosts) == 1
 
 
+def test_a_private_address_that_is_not_ours_is_never_connected_to(
+    live: KnotServer, storefront: Storefront, label: str, ca: ThrowawayCA, serve, settings
+) -> None:
+    settings.CUSTOM_DOMAIN_TARGET_IPS = ["192.0.2.10"]  # our edge; 127.0.0.1 is not ours now
+    storefront = apex(live, storefront, label)
+    server = serve(ca.issue(storefront.custom_domain))
+
+    probed(storefront)
+
+    assert (storefront.routing_status, storefront.live_hint) == ("misconfigured", "wrong_target")
+    assert storefront.live_observed["tls"]["error"] == (
+        "not probed: 127.0.0.1 is not a public address"
+    )
+    assert storefront.live_observed["tls"]["certificate"] is None
+    assert server.hosts == []
+
+
+def test_a_host_that_never_answers_costs_the_timeout_only(
+    live: KnotServer, storefront: Storefront, label: str, settings
+) -> None:
+    import socket
+    import time
+
+    settings.LIVE_PROBE_TIMEOUT = 0.3
+    storefront = verified_long_ago(apex(live, storefront, label))
+    with socket.socket() as silent:  # accepts connections (the backlog) and never speaks
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        settings.LIVE_PROBE_HTTPS_PORT = silent.getsockname()[1]
+        started = time.monotonic()
+        probed(storefront)
+        took = time.monotonic() - started
+
+    assert storefront.tls_status == "failed"
+    assert storefront.live_observed["tls"]["error"].startswith("connected, but no TLS handshake")
+    assert took < 3
+
+
 # --- CAA ---------------------------------------------------------------------------------
 
 
