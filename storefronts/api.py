@@ -31,6 +31,7 @@ from storefronts.services import (
     storefront_ensure_token,
     storefront_public,
     storefront_public_card,
+    storefront_set_primary_host,
     storefront_update,
     storefront_verify_domain,
 )
@@ -166,6 +167,10 @@ def domain_status_data(storefront: Storefront) -> dict[str, Any]:
     return {
         "customDomain": storefront.custom_domain,
         "customDomainVerified": storefront.custom_domain_verified,
+        # `www` pairing: the other name of an apex or its www (else null), and the name the
+        # store is served at (the other one redirects there).
+        "customDomainPair": storefront.custom_domain_pair,
+        "primaryHost": storefront.primary_host,
         "routingStatus": storefront.routing_status,
         "tlsStatus": storefront.tls_status,
         "hint": storefront.live_hint or None,
@@ -180,6 +185,8 @@ DomainStatusSerializer = inline_serializer(
     {
         "customDomain": serializers.CharField(allow_null=True),
         "customDomainVerified": serializers.BooleanField(),
+        "customDomainPair": serializers.CharField(allow_null=True),
+        "primaryHost": serializers.CharField(allow_null=True),
         "routingStatus": serializers.ChoiceField(choices=Storefront.RoutingStatus.choices),
         "tlsStatus": serializers.ChoiceField(choices=Storefront.TlsStatus.choices),
         "hint": serializers.CharField(allow_null=True),
@@ -190,12 +197,36 @@ DomainStatusSerializer = inline_serializer(
 )
 
 
+class PrimaryHostInputSerializer(StrictInputSerializer):
+    primaryHost = serializers.CharField(max_length=1000)
+
+
 class StorefrontDomainStatusView(APIView):
-    permission_classes = [StorefrontView]
+    """`GET`: the domain as it is live; `PATCH {"primaryHost"}`: which name of a `www` pair
+    the store is served at (owners)."""
+
+    def get_permissions(self) -> list[BasePermission]:
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return [StorefrontView()]
+        return [StorefrontManage()]
 
     @extend_schema(operation_id="store_storefront_domain_status", responses=DomainStatusSerializer)
     def get(self, request: Request) -> Response:
         return respond(domain_status_data(storefront_for_request(request)))
+
+    @extend_schema(
+        operation_id="store_storefront_domain_update",
+        request=PrimaryHostInputSerializer,
+        responses=DomainStatusSerializer,
+    )
+    def patch(self, request: Request) -> Response:
+        payload = PrimaryHostInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        storefront = storefront_set_primary_host(
+            storefront=storefront_for_request(request),
+            host=payload.validated_data["primaryHost"],
+        )
+        return respond(domain_status_data(storefront), "Primary host updated.")
 
 
 class StorefrontDomainProbeView(APIView):

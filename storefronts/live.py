@@ -42,7 +42,7 @@ from dnscheck.names import relative_host
 from dnscheck.records import ExpectedRecord, Outcome, RecordResult
 from dnscheck.resolver import DnsResolver
 from storefronts.models import Storefront
-from storefronts.services import DomainNotConfigured, routing_record
+from storefronts.services import DomainNotConfigured, routing_record, routing_records
 
 logger = logging.getLogger(__name__)
 
@@ -103,11 +103,21 @@ class HttpsObservation:
 
 @dataclass(frozen=True)
 class LiveProbe:
-    routing: RecordResult
+    routing: RecordResult  # the primary host's routing record
     caa: CaaVerdict
     addresses: tuple[str, ...] = ()
     https: HttpsObservation | None = None
     transient: str = ""  # DNS gave no evidence: why (the statuses stand)
+    pair_routing: RecordResult | None = None  # the other name's, for a `www` pair
+
+    @property
+    def routings(self) -> list[RecordResult]:
+        return [r for r in (self.routing, self.pair_routing) if r is not None]
+
+    @property
+    def misrouted(self) -> RecordResult | None:
+        """The first routing record that is not right, or None."""
+        return next((r for r in self.routings if not r.ok), None)
 
 
 @dataclass(frozen=True)
@@ -343,27 +353,35 @@ def _public(address: str) -> bool:
         return False
 
 
-async def probe(resolver: DnsResolver, record: ExpectedRecord, options: ProbeOptions) -> LiveProbe:
-    """One domain: the routing record, the CAA set and the addresses at once, then HTTPS."""
-    name = record.name
-    [routing], caa, a, aaaa = await asyncio.gather(
-        check_records(resolver, [record]),
+async def probe(
+    resolver: DnsResolver, records: Sequence[ExpectedRecord], options: ProbeOptions
+) -> LiveProbe:
+    """One domain: the routing records (the primary host's first, then its `www` pair's),
+    the CAA set and the addresses at once, then HTTPS at the primary host, where visitors
+    end up."""
+    name = records[0].name
+    routings, caa, a, aaaa = await asyncio.gather(
+        check_records(resolver, list(records)),
         caa_verdict(resolver, name, options.ca_domains),
         _follow(resolver, name, "A"),
         _follow(resolver, name, "AAAA"),
     )
+    routing, pair_routing = routings[0], (routings[1] if len(routings) > 1 else None)
     transient = []
-    if routing.outcome == Outcome.ERROR:
-        transient.append(f"routing record: {routing.detail or routing.hint}")
+    for result in routings:
+        if result.outcome == Outcome.ERROR:
+            transient.append(
+                f"routing record of {result.record.name}: {result.detail or result.hint}"
+            )
     if caa.transient:
         transient.append(caa.transient)
     if a.is_transient and not aaaa.found:
         transient.append(f"addresses of {name}: {a.status} {a.detail}".strip())
     if transient:
-        return LiveProbe(routing, caa, transient="; ".join(transient))
+        return LiveProbe(routing, caa, transient="; ".join(transient), pair_routing=pair_routing)
     addresses = (*a.values, *(aaaa.values if aaaa.found else ()))
     https = await probe_https(name, addresses, options)
-    return LiveProbe(routing, caa, addresses, https)
+    return LiveProbe(routing, caa, addresses, https, pair_routing=pair_routing)
 
 
 # --- the service ----------------------------------------------------------------------------
@@ -387,20 +405,25 @@ def _caa_fix(caa: CaaVerdict, zone: str, ca_domains: Sequence[str]) -> str:
     )
 
 
+def _routing_seen(routing: RecordResult) -> dict[str, Any]:
+    return {
+        "type": routing.record.type,
+        "host": routing.record.host,
+        "hostname": routing.record.name,
+        "expected": routing.record.value,
+        "seen": routing.seen_value,
+        "outcome": routing.outcome,
+        "hint": routing.hint,
+        "fix": "" if routing.ok else routing.fix,
+    }
+
+
 def _observed(live: LiveProbe, options: ProbeOptions) -> dict[str, Any]:
     routing = live.routing
     https = live.https or HttpsObservation()
     return {
-        "routing": {
-            "type": routing.record.type,
-            "host": routing.record.host,
-            "hostname": routing.record.name,
-            "expected": routing.record.value,
-            "seen": routing.seen_value,
-            "outcome": routing.outcome,
-            "hint": routing.hint,
-            "fix": "" if routing.ok else routing.fix,
-        },
+        "routing": _routing_seen(routing),
+        "pairRouting": _routing_seen(live.pair_routing) if live.pair_routing else None,
         "addresses": list(live.addresses),
         "tls": {
             "address": https.address,
@@ -446,14 +469,15 @@ def _changes(storefront: Storefront, live: LiveProbe, options: ProbeOptions) -> 
             "lastAttempt": {"at": now.isoformat(), "error": live.transient},
         }
         return {"live_observed": observed, "live_next_check_at": now + LIVE_RETRY_EVERY}
-    if live.routing.ok:
+    misrouted = live.misrouted  # either name of a pair
+    if misrouted is None:
         routing = Routing.OK
-    elif live.routing.hint == "propagating":  # published; resolvers' caches still say no
-        routing = Routing.UNKNOWN
+    elif all(r.ok or r.hint == "propagating" for r in live.routings):
+        routing = Routing.UNKNOWN  # published; resolvers' caches still say no
     else:
         routing = Routing.MISCONFIGURED
     tls = _tls_status(storefront, live, now)
-    hint = "" if live.routing.ok else live.routing.hint or ""
+    hint = misrouted.hint or "" if misrouted else ""
     if not hint and not live.caa.permits:
         hint = CAA_BLOCKS
     healthy = routing == Routing.OK and tls == Tls.ACTIVE and not hint
@@ -472,8 +496,20 @@ def live_fix(storefront: Storefront) -> str:
     observed = storefront.live_observed or {}
     if not storefront.live_hint:
         return ""
-    part = "caa" if storefront.live_hint == CAA_BLOCKS else "routing"
-    return (observed.get(part) or {}).get("fix") or ""
+    if storefront.live_hint == CAA_BLOCKS:
+        return (observed.get("caa") or {}).get("fix") or ""
+    for part in ("routing", "pairRouting"):  # the first name that is not right
+        seen = observed.get(part) or {}
+        if seen.get("fix"):
+            return seen["fix"]
+    return ""
+
+
+def _routing_records(storefront: Storefront) -> list[ExpectedRecord]:
+    """The primary host's routing record first (HTTPS is probed there), then the other
+    name's, for a `www` pair."""
+    records = routing_records(storefront)
+    return sorted(records, key=lambda record: record.name != storefront.primary_host)
 
 
 def _probe_all(storefronts: Sequence[Storefront]) -> list[str]:
@@ -481,16 +517,16 @@ def _probe_all(storefronts: Sequence[Storefront]) -> list[str]:
     its domain: a domain changed meanwhile is left to its next probe). Returns each
     one's outcome: checked, transient or skipped."""
     options = ProbeOptions.from_settings()
-    records = [routing_record(s) for s in storefronts]
+    records = [_routing_records(s) for s in storefronts]
     deadline = options.timeout * 6 + settings.DNS_TIMEOUT * 3  # a net under the steps' own
 
     async def run() -> list[LiveProbe | BaseException]:
         resolver = dns_resolver()
         limit = asyncio.Semaphore(PROBE_CONCURRENCY)
 
-        async def one(record: ExpectedRecord) -> LiveProbe:
+        async def one(records: list[ExpectedRecord]) -> LiveProbe:
             async with limit:
-                return await asyncio.wait_for(probe(resolver, record, options), deadline)
+                return await asyncio.wait_for(probe(resolver, records, options), deadline)
 
         return await asyncio.gather(*(one(r) for r in records), return_exceptions=True)
 

@@ -15,10 +15,12 @@ from storefronts.live import (
     LIVE_CHECK_EVERY,
     LIVE_RETRY_EVERY,
     judge_caa,
+    live_fix,
     storefront_live_probe,
     storefronts_live_probe_due,
 )
 from storefronts.models import Storefront
+from storefronts.services import storefront_set_primary_host
 from tests.conftest import OrgTrio
 from tests.dns_server import KnotServer, free_port
 from tests.storefronts.conftest import verified, verify_txt
@@ -70,9 +72,11 @@ def serve(settings, tmp_path: Path) -> Iterator[Callable[..., HttpsServer]]:
 
 
 def apex(live: KnotServer, storefront: Storefront, label: str) -> Storefront:
-    """`<label>.test` (an apex) verified, with its A record at our address."""
+    """`<label>.test` (an apex) verified, with its A record at our address and its `www`
+    pair's CNAME to our target."""
     name = f"{label}.test"
     live.set(name, "A", "127.0.0.1")
+    live.set(f"www.{name}", "CNAME", TARGET + ".")
     return verified(storefront, name)
 
 
@@ -135,6 +139,47 @@ def test_a_subdomain_with_a_cname_to_the_target_is_live(
     assert storefront.live_observed["routing"]["type"] == "CNAME"
     assert storefront.live_observed["routing"]["seen"] == TARGET
     assert storefront.live_observed["addresses"] == ["127.0.0.1"]
+
+
+def test_a_www_pair_is_routed_too_and_https_is_probed_at_the_primary_host(
+    live: KnotServer, storefront: Storefront, ca: ThrowawayCA, serve
+) -> None:
+    """An apex whose own zone holds its www (as at a DNS host: the CNAME leaves the zone).
+    `<label>.test` would not do: the test server holds our target's zone under `test.`
+    without a delegation, and answers a CNAME into it with NXDOMAIN."""
+    apex_name, www = "cfhosted.test", "www.cfhosted.test"
+    live.set(apex_name, "A", "127.0.0.1")
+    live.set(www, "CNAME", "other.dk-service.test.")
+    storefront = verified(storefront, apex_name)
+    server = serve(ca.issue(apex_name))
+
+    probed(storefront)
+
+    assert (storefront.routing_status, storefront.live_hint) == ("misconfigured", "wrong_target")
+    observed = storefront.live_observed
+    assert (observed["routing"]["hostname"], observed["routing"]["outcome"]) == (apex_name, "ok")
+    assert observed["pairRouting"]["hostname"] == www
+    assert observed["pairRouting"]["seen"] == "other.dk-service.test"
+    assert TARGET in live_fix(storefront) and "www" in live_fix(storefront)
+    assert server.hosts == [apex_name]  # HTTPS at the primary host
+
+    live.set(www, "CNAME", TARGET + ".")
+    storefront = storefront_set_primary_host(storefront=storefront, host=www)
+    server = serve(ca.issue(www))
+    probed(storefront)
+
+    assert (storefront.routing_status, storefront.tls_status) == ("ok", "active")
+    assert storefront.live_observed["routing"]["hostname"] == www  # the primary host's first
+    assert storefront.live_observed["tls"]["certificate"]["names"] == [www]
+    assert server.hosts == [www]
+
+
+def test_an_unpaired_domain_has_no_pair_routing(
+    live: KnotServer, storefront: Storefront, label: str
+) -> None:
+    probed(subdomain(live, storefront, label))
+
+    assert storefront.live_observed["pairRouting"] is None
 
 
 def test_a_cname_elsewhere_is_misconfigured_with_the_routing_hint(
@@ -447,6 +492,7 @@ def test_verification_schedules_a_probe_and_a_new_domain_forgets_the_last(
     storefront.refresh_from_db()
     verify_txt(live, storefront)
     live.set(f"{label}.test", "A", "127.0.0.1")
+    live.set(f"www.{label}.test", "CNAME", TARGET + ".")
     assert v1.post("/api/v1/store/storefront/domain/verify").status_code == 200
     storefront.refresh_from_db()
     assert storefront.live_next_check_at <= timezone.now()
@@ -521,6 +567,8 @@ def test_get_shows_the_live_status(
     assert set(data) == {
         "customDomain",
         "customDomainVerified",
+        "customDomainPair",
+        "primaryHost",
         "routingStatus",
         "tlsStatus",
         "hint",

@@ -333,3 +333,37 @@ def test_the_migration_pairs_stored_domains_unless_two_stores_hold_the_names(
     assert pairing(storefront)[:3] == ("mystore.com", None, "mystore.com")
     assert pairing(other)[:3] == ("www.mystore.com", None, "www.mystore.com")
     assert pairing(third)[:3] == ("third.com", "www.third.com", "third.com")
+
+
+# --- the API ---------------------------------------------------------------------------------
+
+
+def test_the_domain_endpoint_shows_and_switches_the_primary_host(
+    v1: APIClient, live: Storefront
+) -> None:
+    shown = v1.get(f"{URL}/domain").json()["data"]
+    switched = v1.patch(f"{URL}/domain", {"primaryHost": "WWW.mystore.com."}, format="json")
+    refused = v1.patch(f"{URL}/domain", {"primaryHost": "other.com"}, format="json")
+    unknown = v1.patch(f"{URL}/domain", {"primary": "www.mystore.com"}, format="json")
+
+    assert (shown["customDomainPair"], shown["primaryHost"]) == ("www.mystore.com", "mystore.com")
+    assert switched.status_code == 200
+    assert switched.json()["message"] == "Primary host updated."
+    assert switched.json()["data"]["primaryHost"] == "www.mystore.com"
+    assert (refused.status_code, refused.json()["code"]) == (400, "INVALID_PRIMARY_HOST")
+    assert refused.json()["errors"] == {"primaryHost": ["Choose mystore.com or www.mystore.com."]}
+    assert unknown.status_code == 400
+    assert Client(HTTP_HOST="mystore.com").get("/")["Location"] == "http://www.mystore.com/"
+
+
+def test_staff_see_the_primary_host_but_cannot_switch_it(
+    staff_session: APIClient, live: Storefront
+) -> None:
+    internal = "/api/internal/store/storefront/domain"
+
+    assert staff_session.get(internal).json()["data"]["primaryHost"] == "mystore.com"
+    refused = staff_session.patch(internal, {"primaryHost": "www.mystore.com"}, format="json")
+
+    assert refused.status_code == 403
+    live.refresh_from_db()
+    assert live.primary_host == "mystore.com"
