@@ -129,6 +129,15 @@ def _storefront(trio: OrgTrio, *, with_record: bool = False) -> str:
     return front.slug
 
 
+def _paired_domain(trio: OrgTrio) -> str:
+    """The walk's storefront with an apex domain (and so a `www` pair)."""
+    from storefronts.models import Storefront
+    from storefronts.services import storefront_update
+
+    front = Storefront.objects.get(slug=_storefront(trio))
+    return storefront_update(storefront=front, custom_domain=f"{front.slug}.test").custom_domain
+
+
 def _order_body(trio: OrgTrio) -> tuple[str, dict]:
     import re as regex
 
@@ -214,6 +223,10 @@ BOTH: dict[tuple[str, str], Build] = {
     ("PUT", "store/storefront"): lambda t: (
         "store/storefront",
         {"customDomain": "walk-put.example.test"} if _storefront(t) else None,
+    ),
+    ("PATCH", "store/storefront/domain"): lambda t: (
+        "store/storefront/domain",
+        {"primaryHost": f"www.{_paired_domain(t)}"},
     ),
     ("POST", "store/storefront/domain/verify"): lambda t: (
         "store/storefront/domain/verify" if _storefront(t, with_record=True) else "",
