@@ -146,6 +146,27 @@ class Storefront(models.Model):
         return [h for h in (self.custom_domain, self.custom_domain_pair) if h]
 
 
+class CustomDomainHold(models.Model):
+    """A verified domain its store cleared or changed, reserved to that store until `until`
+    (CUSTOM_DOMAIN_HOLD_DAYS): no other store may set it, nor verify it without proof that
+    `token`, the store's last one, is gone from DNS. Ends when the store sets the domain
+    again, when it expires (then ignored), or on a reclaim by proof."""
+
+    domain = models.CharField(max_length=253)  # the normaliser's (ascii) form
+    storefront = models.ForeignKey(
+        Storefront, on_delete=models.CASCADE, related_name="domain_holds"
+    )
+    token = models.CharField(max_length=32, null=True, blank=True)  # noqa: DJ001 - null: none
+    until = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["domain", "until"], name="storefront_hold_domain")]
+
+    def __str__(self) -> str:
+        return f"{self.domain} held until {self.until:%Y-%m-%d %H:%M}"
+
+
 class Product(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     storefront = models.ForeignKey(Storefront, on_delete=models.CASCADE, related_name="products")

@@ -247,6 +247,9 @@ LIVE_PROBE_TIMEOUT = env.float("LIVE_PROBE_TIMEOUT", default=5.0)
 LIVE_PROBE_TLS_GRACE_MINUTES = env.int("LIVE_PROBE_TLS_GRACE_MINUTES", default=60)
 # The CA(s) our edge gets certificates from, as CAA `issue` values name them (RFC 8659).
 TLS_CA_DOMAINS = env.list("TLS_CA_DOMAINS", default=["letsencrypt.org"])
+# Days a verified domain a store clears or changes stays reserved to it: other stores can
+# neither set it nor verify it, unless they prove ownership by DNS (0: no reservation).
+CUSTOM_DOMAIN_HOLD_DAYS = env.int("CUSTOM_DOMAIN_HOLD_DAYS", default=7)
 
 # --- DNS (dnscheck) -----------------------------------------------------------------------
 # Resolvers for the public view, `host[:port],...`; empty: the system's (/etc/resolv.conf).
