@@ -4,6 +4,7 @@ and the public storefront, catalog and orders (no authentication)."""
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, BasePermission
@@ -19,14 +20,17 @@ from config.envelope import respond
 from config.errors import NotFoundError
 from config.negotiation import ANYTHING
 from config.serializers import StrictInputSerializer
+from dnscheck.records import ExpectedRecord
 from storefronts.live import live_fix, storefront_live_probe
 from storefronts.models import Product, Storefront
 from storefronts.selectors import storefront_for_request
 from storefronts.services import (
+    CustomDomainTaken,
     DnsUnavailable,
     custom_domain_target,
     order_otp_request,
     order_place,
+    storefront_claim_domain,
     storefront_diagnose,
     storefront_ensure_token,
     storefront_public,
@@ -72,6 +76,16 @@ class StorefrontInputSerializer(StrictInputSerializer):
         return super().to_internal_value(data)
 
 
+def claim_hint(surface: str) -> dict[str, str]:
+    """What the 409 CUSTOM_DOMAIN_TAKEN of a PUT adds: how to start a claim."""
+    return {
+        "method": "POST",
+        "path": reverse(f"{surface}-store-storefront-claim"),
+        "description": 'If the domain is yours, claim it with {"customDomain": ...}: publish '
+        "your TXT record, remove the other store's, then verify to take it over.",
+    }
+
+
 class StorefrontSettingsView(APIView):
     """`GET`/`PUT /store/storefront`: the caller's storefront settings, incl. its domain."""
 
@@ -105,7 +119,11 @@ class StorefrontSettingsView(APIView):
         }
         if "customDomain" in data:
             options["custom_domain"] = data["customDomain"]
-        storefront = storefront_update(storefront=storefront, **options)
+        try:
+            storefront = storefront_update(storefront=storefront, **options)
+        except CustomDomainTaken as exc:
+            exc.extra["claim"] = claim_hint(getattr(self, "api_surface", "v1"))
+            raise
         body = {"id": str(storefront.pk), "slug": storefront.slug, **domain_data(storefront)}
         return respond(body, "Storefront settings updated.")
 
@@ -121,6 +139,59 @@ class StorefrontDomainVerifyView(APIView):
     def post(self, request: Request) -> Response:
         storefront = storefront_verify_domain(storefront=storefront_for_request(request))
         return respond(domain_data(storefront), "Custom domain verified successfully.")
+
+
+class ClaimInputSerializer(StrictInputSerializer):
+    customDomain = serializers.CharField(max_length=1000)
+
+
+def _txt(record: ExpectedRecord) -> dict[str, str]:
+    return {"type": record.type, "hostname": record.name, "value": record.value}
+
+
+class StorefrontDomainClaimView(APIView):
+    """`POST /store/storefront/domain/claim`: sets the domain (unverified, a fresh token) even
+    when another store has it verified or reserved; verify then takes it over only by proof:
+    this store's TXT record published and the other store's gone."""
+
+    permission_classes = [StorefrontManage]
+
+    @extend_schema(
+        operation_id="store_storefront_domain_claim",
+        request=ClaimInputSerializer,
+        responses=inline_serializer(
+            "DomainClaimed",
+            {
+                "customDomain": serializers.CharField(),
+                "customDomainVerified": serializers.BooleanField(),
+                "customDomainVerificationToken": serializers.CharField(),
+                "customDomainTarget": serializers.CharField(),
+                "publish": serializers.DictField(help_text="The TXT record to publish."),
+                "remove": serializers.DictField(
+                    allow_null=True,
+                    help_text="The TXT value of the store that holds the domain, which must be "
+                    "gone from DNS before verify; null when no other store holds it.",
+                ),
+            },
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        storefront = storefront_for_request(request)
+        payload = ClaimInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        claim = storefront_claim_domain(
+            storefront=storefront, custom_domain=payload.validated_data["customDomain"]
+        )
+        body = {
+            **domain_data(claim.storefront),
+            "publish": _txt(claim.publish),
+            "remove": _txt(claim.remove) if claim.remove else None,
+        }
+        if claim.remove:
+            message = "Domain claimed. Publish your TXT record, remove the other one, then verify."
+        else:
+            message = "Domain claimed. Publish your TXT record, then verify."
+        return respond(body, message)
 
 
 def _result(result: Any) -> dict[str, Any]:

@@ -8,9 +8,10 @@ import hmac
 import logging
 import re
 import secrets
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache, lru_cache
 from typing import Any
@@ -28,7 +29,15 @@ from config.errors import ConflictError, InvalidInputError, NotFoundError, Servi
 from dnscheck.check import check_records
 from dnscheck.names import DomainName, DomainNameError, normalize_domain, to_display
 from dnscheck.records import ExpectedRecord, Outcome, Purpose, RecordResult
-from storefronts.models import Order, OrderLine, OrderOtp, Product, Storefront
+from storefronts.models import (
+    CustomDomainHold,
+    Order,
+    OrderLine,
+    OrderOtp,
+    Product,
+    Storefront,
+)
+from webhooks.notifications import owner_emails
 from webhooks.services import publish
 
 logger = logging.getLogger(__name__)
@@ -101,8 +110,15 @@ def _object(storefront: Storefront) -> dict[str, Any]:
 
 
 def _announce(
-    storefront: Storefront, event: str, changes: dict[str, list[Any]], **extra: Any
+    storefront: Storefront,
+    event: str,
+    changes: dict[str, list[Any]],
+    *,
+    payload: dict[str, Any] | None = None,
+    **extra: Any,
 ) -> None:
+    """Audit event and webhook for one change; `extra` goes to the audit metadata, `payload`
+    into the webhook's object."""
     organization_id = storefront.store.organization_id
     record(
         action=event,
@@ -114,7 +130,7 @@ def _announce(
     publish(
         organization=organization_id,
         type=event,
-        obj=_object(storefront),
+        obj={**_object(storefront), **(payload or {})},
         previous_attributes={k: v[0] for k, v in changes.items()},
     )
 
@@ -304,9 +320,14 @@ def storefront_update(
     description: str | None = None,
     published: bool | None = None,
     slug: str | None = None,
+    claim: bool = False,
 ) -> Storefront:
     """PUT /store/storefront. A new domain gets a fresh token and starts unverified; the
-    same domain again keeps its token; null or empty clears domain, token and flag."""
+    same domain again keeps its token; null or empty clears domain, token and flag. A
+    verified domain the store clears or changes is held for it (CustomDomainHold); setting
+    a domain the store holds ends its hold. Another store's verified or held domain is
+    refused (409), unless `claim` (storefront_claim_domain): then it is set all the same,
+    and verify takes it over only by proof."""
     with transaction.atomic():
         locked = (
             Storefront.objects.select_for_update().select_related("store").get(pk=storefront.pk)
@@ -318,6 +339,8 @@ def storefront_update(
             "description": locked.description,
             "published": locked.published,
         }
+        was_verified = locked.custom_domain_verified
+        old_token = locked.custom_domain_verification_token
         if slug is not None:
             locked.slug = _clean_slug(slug, storefront=locked)
         if title is not None:
@@ -328,7 +351,7 @@ def storefront_update(
             locked.published = published
         event = None
         if custom_domain is not ...:
-            event = _apply_domain(locked, custom_domain)  # type: ignore[arg-type]
+            event = _apply_domain(locked, custom_domain, claim=claim)  # type: ignore[arg-type]
         try:
             with transaction.atomic():
                 locked.save()
@@ -349,10 +372,128 @@ def storefront_update(
                 changes=other,
             )
         if event:
+            held = {}
+            if was_verified and before["custom_domain"]:
+                until = _hold(locked, before["custom_domain"], old_token)
+                held = {"held_until": until.isoformat()} if until else {}
+            if locked.custom_domain:  # the store sets a domain it holds: its hold ends
+                CustomDomainHold.objects.filter(
+                    storefront=locked,
+                    domain__in={*locked.custom_domain_hosts, locked.custom_domain_site},
+                ).delete()
             _announce(
-                locked, event, {"custom_domain": [before["custom_domain"], locked.custom_domain]}
+                locked,
+                event,
+                {"custom_domain": [before["custom_domain"], locked.custom_domain]},
+                **held,
             )
     return locked  # its save forgot the public answers, old and new (storefronts.signals)
+
+
+def _hold(storefront: Storefront, domain: str, token: str | None) -> datetime | None:
+    """Reserves a verified domain the store just let go, for CUSTOM_DOMAIN_HOLD_DAYS; returns
+    until when (None: holds are off)."""
+    if settings.CUSTOM_DOMAIN_HOLD_DAYS <= 0:
+        return None
+    until = timezone.now() + timedelta(days=settings.CUSTOM_DOMAIN_HOLD_DAYS)
+    CustomDomainHold.objects.filter(domain=domain, storefront=storefront).delete()
+    CustomDomainHold.objects.create(domain=domain, storefront=storefront, token=token, until=until)
+    return until
+
+
+def custom_domain_holds_expire() -> int:
+    """Deletes holds past their end (they are ignored from then on anyway)."""
+    return CustomDomainHold.objects.filter(until__lte=timezone.now()).delete()[0]
+
+
+@dataclass(frozen=True)
+class DomainHolder:
+    """What keeps a domain from a store: another store that has it, or its `www` pair,
+    verified (`hold_id` None), or one that holds it after letting it go. Never shown:
+    which store it is."""
+
+    storefront_id: uuid.UUID
+    domain: str  # the holder's own name: its token is published under it
+    token: str | None  # gone from DNS is the proof a reclaim needs
+    hold_id: int | None = None
+
+
+def _site_names(name: str) -> tuple[list[str], str]:
+    """A domain's names (itself and its `www` pair) and the site they make up."""
+    try:
+        pair, site = www_pairing(normalize_host(name))
+    except DomainNameError:  # a stored name from before a rule: only itself
+        return [name], name
+    return [n for n in (name, pair) if n], site
+
+
+def domain_holder(name: str, *, besides: Storefront) -> DomainHolder | None:
+    """Who holds `name` (the normaliser's form) or its `www` pair, other than `besides`,
+    if anybody. An unverified claim holds nothing; an expired hold neither."""
+    names, site = _site_names(name)
+    owner = (
+        Storefront.objects.filter(custom_domain_verified=True)
+        .filter(
+            Q(custom_domain_site=site)
+            | Q(custom_domain__in=names)
+            | Q(custom_domain_pair__in=names)
+        )
+        .exclude(pk=besides.pk)
+        .values_list("pk", "custom_domain", "custom_domain_verification_token")
+        .first()
+    )
+    if owner:
+        return DomainHolder(*owner)
+    hold = (
+        CustomDomainHold.objects.filter(domain__in={*names, site}, until__gt=timezone.now())
+        .exclude(storefront_id=besides.pk)
+        .order_by("-created_at", "-pk")
+        .values_list("storefront_id", "domain", "token", "pk")
+        .first()
+    )
+    return DomainHolder(*hold) if hold else None
+
+
+def holder_record(holder: DomainHolder) -> ExpectedRecord | None:
+    """The holder's ownership record: what must be gone from DNS before another store
+    can take the domain over (None: it has no token)."""
+    if not holder.token:
+        return None
+    return ExpectedRecord(
+        "TXT",
+        f"{settings.STOREFRONT_VERIFY_LABEL}.{holder.domain}",
+        f"{settings.STOREFRONT_VERIFY_PREFIX}={holder.token}",
+        Purpose.VERIFICATION,
+    )
+
+
+def storefront_domain_rival(*, storefront: Storefront) -> ExpectedRecord | None:
+    """For an unverified domain another store holds: the record of that store that must go
+    (it is visible in DNS anyway); None when nobody else holds the domain."""
+    if not storefront.custom_domain or storefront.custom_domain_verified:
+        return None
+    holder = domain_holder(storefront.custom_domain, besides=storefront)
+    return holder_record(holder) if holder else None
+
+
+@dataclass(frozen=True)
+class DomainClaim:
+    storefront: Storefront
+    publish: ExpectedRecord  # this store's token
+    remove: ExpectedRecord | None  # the holder's, if another store holds the domain
+
+
+def storefront_claim_domain(*, storefront: Storefront, custom_domain: str) -> DomainClaim:
+    """POST /store/storefront/domain/claim: sets the domain as PUT does (a fresh token,
+    unverified), even when another store has it verified or on hold, and says what to
+    publish and what must go. Verify then takes it over only by proof."""
+    if not custom_domain or not custom_domain.strip():
+        message = "Enter the domain to claim."
+        raise InvalidInputError(message, code="DOMAIN_REQUIRED", errors={"customDomain": [message]})
+    claimed = storefront_update(storefront=storefront, custom_domain=custom_domain, claim=True)
+    return DomainClaim(
+        claimed, ownership_record(claimed), storefront_domain_rival(storefront=claimed)
+    )
 
 
 def _slug_used(slug: str, *, storefront: Storefront) -> bool:
@@ -396,7 +537,7 @@ def _reset_live_status(storefront: Storefront) -> None:
         setattr(storefront, name, value)
 
 
-def _apply_domain(storefront: Storefront, raw: str | None) -> str | None:
+def _apply_domain(storefront: Storefront, raw: str | None, *, claim: bool) -> str | None:
     if raw is None or not str(raw).strip():
         if not storefront.custom_domain:
             return None
@@ -423,17 +564,7 @@ def _apply_domain(storefront: Storefront, raw: str | None) -> str | None:
             storefront.custom_domain_verification_token = new_token()
         return None
     pair, site = www_pairing(domain)
-    names = [n for n in (name, pair) if n]
-    if (
-        Storefront.objects.filter(custom_domain_verified=True)
-        .filter(
-            Q(custom_domain_site=site)
-            | Q(custom_domain__in=names)
-            | Q(custom_domain_pair__in=names)
-        )
-        .exclude(pk=storefront.pk)
-        .exists()
-    ):
+    if not claim and domain_holder(name, besides=storefront) is not None:
         raise _domain_taken()
     storefront.custom_domain = name
     storefront.custom_domain_pair = pair
@@ -527,10 +658,15 @@ def _check(records: list[ExpectedRecord]) -> list[RecordResult]:
 
 
 def storefront_verify_domain(*, storefront: Storefront) -> Storefront:
+    """POST /store/storefront/domain/verify. A domain another store holds (verified, or
+    on hold after letting it go) is taken over only by proof (_reclaim)."""
     if not storefront.custom_domain or not storefront.custom_domain_verification_token:
         raise DomainNotConfigured()
     if storefront.custom_domain_verified:
         raise DomainAlreadyVerified()
+    holder = domain_holder(storefront.custom_domain, besides=storefront)
+    if holder is not None:
+        return _reclaim(storefront, holder)
     [result] = _check([ownership_record(storefront)])
     if result.outcome == Outcome.ERROR:
         raise DnsUnavailable(extra={"hint": result.hint, "detail": result.detail})
@@ -543,36 +679,234 @@ def storefront_verify_domain(*, storefront: Storefront) -> Storefront:
                 "host": result.record.host,
             }
         )
-    now = timezone.now()
     try:
         with transaction.atomic():
-            verified = Storefront.objects.filter(
-                pk=storefront.pk,
-                custom_domain=storefront.custom_domain,
-                custom_domain_verification_token=storefront.custom_domain_verification_token,
-                custom_domain_verified=False,
-            ).update(
-                custom_domain_verified=True,
-                custom_domain_verified_at=now,
-                domain_next_check_at=now + RECHECK_EVERY,
-                domain_missing_checks=0,
-                domain_first_missing_at=None,
-                domain_last_checked_at=now,
-                **{**live_status_reset(), "live_next_check_at": now},  # probed soon
-            )
-            if not verified:  # changed meanwhile: verify what is there now
-                storefront.refresh_from_db()
-                if storefront.custom_domain_verified:
-                    raise DomainAlreadyVerified()
-                raise DomainNotConfigured()
-            storefront.refresh_from_db()
-            _announce(
-                storefront, "storefront.domain_verified", {"custom_domain_verified": [False, True]}
-            )
-            forget_storefront(slugs=[storefront.slug], domains=storefront.custom_domain_hosts)
+            _mark_verified(storefront, timezone.now())
     except IntegrityError as exc:  # another store verified the same domain a moment earlier
         raise CustomDomainTaken() from exc
     return storefront
+
+
+def _mark_verified(storefront: Storefront, now: datetime, **metadata: Any) -> None:
+    """In the caller's transaction: the domain and token the caller checked, verified."""
+    verified = Storefront.objects.filter(
+        pk=storefront.pk,
+        custom_domain=storefront.custom_domain,
+        custom_domain_verification_token=storefront.custom_domain_verification_token,
+        custom_domain_verified=False,
+    ).update(
+        custom_domain_verified=True,
+        custom_domain_verified_at=now,
+        domain_next_check_at=now + RECHECK_EVERY,
+        domain_missing_checks=0,
+        domain_first_missing_at=None,
+        domain_last_checked_at=now,
+        **{**live_status_reset(), "live_next_check_at": now},  # probed soon
+    )
+    if not verified:  # changed meanwhile: verify what is there now
+        storefront.refresh_from_db()
+        if storefront.custom_domain_verified:
+            raise DomainAlreadyVerified()
+        raise DomainNotConfigured()
+    storefront.refresh_from_db()
+    _announce(
+        storefront,
+        "storefront.domain_verified",
+        {"custom_domain_verified": [False, True]},
+        **metadata,
+    )
+    forget_storefront(slugs=[storefront.slug], domains=storefront.custom_domain_hosts)
+
+
+def _reclaim(storefront: Storefront, holder: DomainHolder) -> Storefront:
+    """Verify of a domain another store holds. The proof: this store's token published and
+    the holder's definitely gone (_definitely_gone: a miss only the resolvers saw, or a
+    timeout, proves nothing). Then, in one transaction, the holder loses the domain and
+    this store is verified. Both rows are locked in pk order and read again first, so a
+    reclaim and the holder's own change, re-check or verify queue rather than deadlock,
+    and the domain is taken only from the holder whose token was proven gone."""
+    name = storefront.custom_domain
+    theirs = holder_record(holder)
+    results = _check([ownership_record(storefront), *([theirs] if theirs else [])])
+    for result in results:
+        if result.outcome == Outcome.ERROR:
+            raise DnsUnavailable(extra={"hint": result.hint, "detail": result.detail})
+    own, gone = results[0], (results[1] if theirs else None)
+    missing = []
+    if not own.ok:
+        missing.append(MISSING_OWN)
+    if gone is not None and not _definitely_gone(gone):
+        missing.append(MISSING_GONE)
+    if missing:
+        raise _reclaim_refused(own, gone, missing)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            rows = Storefront.objects.select_for_update().filter(
+                pk__in=[storefront.pk, holder.storefront_id]
+            )
+            locked = {row.pk: row for row in rows.order_by("pk")}
+            mine = locked.get(storefront.pk)
+            if mine is None or (mine.custom_domain, mine.custom_domain_verification_token) != (
+                name,
+                storefront.custom_domain_verification_token,
+            ):
+                raise DomainNotConfigured()  # this store changed its domain meanwhile
+            if mine.custom_domain_verified:
+                raise DomainAlreadyVerified()
+            current = domain_holder(name, besides=mine)
+            if current is not None and not (current == holder and _take(current)):
+                # Held now with a token this check did not see gone: check again.
+                raise _reclaim_refused(own, None, [MISSING_GONE], holder_record(current))
+            # current None: the holder let go meanwhile (unverified, or its hold ended), and
+            # this is a plain verify.
+            _mark_verified(mine, now, **({"reclaimed": True} if current else {}))
+            if current is not None:
+                loser = Storefront.objects.select_related("store").get(pk=current.storefront_id)
+                changes: dict[str, list[Any]] = {}
+                if current.hold_id is None:
+                    changes = {
+                        "custom_domain": [current.domain, None],
+                        "custom_domain_verified": [True, False],
+                    }
+                _announce(
+                    loser,
+                    "storefront.domain_reclaimed",
+                    changes,
+                    payload={"reclaimed_domain": current.domain},
+                    domain=current.domain,
+                    held=current.hold_id is not None,
+                )
+                forget_storefront(slugs=[loser.slug], domains=_site_names(current.domain)[0])
+    except IntegrityError as exc:  # another store verified the same domain a moment earlier
+        raise CustomDomainTaken() from exc
+    if current is not None:
+        _email_reclaimed(loser, current.domain, held=current.hold_id is not None)
+    return mine
+
+
+MISSING_OWN = "publishYourRecord"
+MISSING_GONE = "removeOtherRecord"
+
+
+def _take(holder: DomainHolder) -> bool:
+    """Compare-and-swap: the holder loses the domain only as it was when proven gone."""
+    if holder.hold_id is not None:
+        return bool(
+            CustomDomainHold.objects.filter(pk=holder.hold_id, token=holder.token).delete()[0]
+        )
+    return bool(
+        Storefront.objects.filter(
+            pk=holder.storefront_id,
+            custom_domain=holder.domain,
+            custom_domain_verified=True,
+            custom_domain_verification_token=holder.token,
+        ).update(
+            custom_domain=None,
+            custom_domain_pair=None,
+            custom_domain_pair_primary=False,
+            custom_domain_site=None,
+            custom_domain_verification_token=None,
+            custom_domain_verified=False,
+            custom_domain_verified_at=None,
+            domain_next_check_at=None,
+            domain_missing_checks=0,
+            domain_first_missing_at=None,
+            **live_status_reset(),
+        )
+    )
+
+
+def _reclaim_refused(
+    own: RecordResult,
+    gone: RecordResult | None,
+    missing: list[str],
+    theirs: ExpectedRecord | None = None,
+) -> CustomDomainTaken:
+    """The contract's 409, with what is still missing for a reclaim, in the extra."""
+    fixes = []
+    publish_part = {
+        "type": own.record.type,
+        "host": own.record.host,
+        "hostname": own.record.name,
+        "value": own.record.value,
+        "found": own.ok,
+        "hint": own.hint,
+        "seenValue": own.seen_value,
+    }
+    if MISSING_OWN in missing:
+        fixes.append(
+            f"Publish a TXT record with host `{own.record.host}` and value `{own.record.value}`."
+        )
+    remove_part = None
+    record = gone.record if gone is not None else theirs
+    host = record.host if record is not None else ""  # relative to its zone once checked
+    if record is not None:
+        remove_part = {
+            "type": record.type,
+            "host": host,
+            "hostname": record.name,
+            "value": record.value,
+            "gone": MISSING_GONE not in missing,
+            "hint": gone.hint if gone is not None else None,
+        }
+    if MISSING_GONE in missing and record is not None:
+        if gone is not None and gone.ok:
+            fixes.append(
+                f"Remove the value `{record.value}` at `{host}`: it is still "
+                "published, so the domain stays with the store that has it verified."
+            )
+        else:
+            fixes.append(
+                f"The value `{record.value}` at `{host}` is not proven gone: the "
+                "domain's own nameservers did not confirm it. Try again in a few minutes."
+            )
+    return CustomDomainTaken(
+        errors={"customDomain": [CustomDomainTaken.message]},
+        extra={
+            "reclaim": {
+                "missing": missing,
+                "publish": publish_part,
+                "remove": remove_part,
+                "fix": " ".join(fixes),
+            }
+        },
+    )
+
+
+def _email_reclaimed(storefront: Storefront, name: str, *, held: bool) -> None:
+    """Tells the owners of the store that lost a domain (after the change committed)."""
+    recipients = owner_emails(storefront.store.organization_id)
+    if not recipients:
+        return
+    display = to_display(name)
+    if held:
+        what = (
+            f"{display}, which was reserved for your storefront {storefront.slug} after it "
+            "stopped using it, now belongs to another store."
+        )
+    else:
+        what = (
+            f"{display} no longer serves your storefront {storefront.slug}: it now belongs "
+            "to another store. Your storefront is still reachable at its slug."
+        )
+    lines = [
+        what,
+        "",
+        f"That store proved it controls {display}'s DNS: its ownership record is published "
+        f"at {settings.STOREFRONT_VERIFY_LABEL}.{name} and yours is gone from there.",
+        "",
+        "If that is a mistake, whoever controls the domain's DNS decides: publish your own "
+        "record there again, then claim the domain from your storefront page (or "
+        "POST /api/v1/store/storefront/domain/claim) and verify.",
+    ]
+    send_mail(
+        f"[Domainkeeper] {display} was taken over by another store",
+        "\n".join(lines),
+        settings.DEFAULT_FROM_EMAIL,
+        recipients,
+        fail_silently=True,  # the change is committed; a mail outage must not undo it
+    )
 
 
 @dataclass

@@ -6,6 +6,7 @@ from storefronts.api import (
     PublicOrderOtpView,
     PublicOrderView,
     PublicStorefrontView,
+    StorefrontDomainClaimView,
     StorefrontDomainDiagnoseView,
     StorefrontDomainProbeView,
     StorefrontDomainStatusView,
@@ -33,6 +34,11 @@ def _store_routes(surface: str) -> list:
             "store/storefront/domain/verify",
             for_surface(StorefrontDomainVerifyView, surface).as_view(),
             name=f"{surface}-store-storefront-verify",
+        ),
+        path(
+            "store/storefront/domain/claim",
+            for_surface(StorefrontDomainClaimView, surface).as_view(),
+            name=f"{surface}-store-storefront-claim",
         ),
         path(
             "store/storefront/domain/diagnose",

@@ -19,6 +19,9 @@ EVENT_TYPES: dict[str, str] = {
     "storefront.domain_unverified": "A storefront's verified custom domain lost its "
     "ownership record and stopped resolving.",
     "storefront.domain_cleared": "A storefront's custom domain was removed.",
+    "storefront.domain_reclaimed": "Another store proved by DNS that it controls a domain "
+    "this storefront had verified (or had reserved after removing it) and took it over; the "
+    "storefront is served at its slug. The object's `reclaimed_domain` names the domain.",
     "webhook.test": "A test event sent on request to one endpoint.",
 }
 

@@ -232,6 +232,10 @@ BOTH: dict[tuple[str, str], Build] = {
         "store/storefront/domain/verify" if _storefront(t, with_record=True) else "",
         None,
     ),
+    ("POST", "store/storefront/domain/claim"): lambda t: (
+        "store/storefront/domain/claim",
+        {"customDomain": "walk-claim.example.test"} if _storefront(t) else None,
+    ),
 }
 # Routes only the dashboard has.
 INTERNAL_ONLY: dict[tuple[str, str], Build] = {
