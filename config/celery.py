@@ -24,7 +24,8 @@ BEAT_SCHEDULE = {
         "task": "domains.warmup_bookkeeping",
         "schedule": crontab(minute="10", hour="0"),
     },
-    # 15 * * * *  (hourly): verified storefront domains whose daily re-check is due
+    # 15 * * * *  (hourly): verified storefront domains whose daily re-check is due, and
+    # storefront domain holds past their end
     "storefronts-recheck": {
         "task": "storefronts.recheck_domains",
         "schedule": crontab(minute="15"),

@@ -30,9 +30,9 @@ def _warmup() -> dict[str, Any]:
 
 
 def _storefronts() -> dict[str, Any]:
-    from storefronts.services import storefronts_recheck_due
+    from storefronts.services import custom_domain_holds_expire, storefronts_recheck_due
 
-    return {"checked": storefronts_recheck_due()}
+    return {"checked": storefronts_recheck_due(), "holds_expired": custom_domain_holds_expire()}
 
 
 def _storefronts_live() -> dict[str, Any]:

@@ -6,7 +6,15 @@ from audit.admin import AuditedModelAdmin, ReadOnlyModelAdmin, ReadOnlyTabularIn
 from config.admin import ActionReport, DomainNameSearchMixin, first_of_selection
 from config.errors import ServiceError
 from dnscheck.names import to_display
-from storefronts.models import Order, OrderLine, OrderOtp, Product, Store, Storefront
+from storefronts.models import (
+    CustomDomainHold,
+    Order,
+    OrderLine,
+    OrderOtp,
+    Product,
+    Store,
+    Storefront,
+)
 from storefronts.services import storefront_recheck_domain, storefront_verify_domain
 
 RECHECK_OUTCOMES = {
@@ -20,6 +28,17 @@ class ProductInline(admin.TabularInline):
     model = Product
     extra = 0
     fields = ["name", "price", "currency", "stock", "active"]
+
+
+class CustomDomainHoldInline(ReadOnlyTabularInline):
+    """Verified domains this storefront let go, reserved to it until `until` (an expired
+    one no longer holds anything). They end through the services: set again, reclaimed
+    by proof, or expired."""
+
+    model = CustomDomainHold
+    fields = ["domain", "until", "token", "created_at"]
+    readonly_fields = fields
+    ordering = ["-until"]
 
 
 @admin.register(Store)
@@ -90,7 +109,7 @@ class StorefrontAdmin(DomainNameSearchMixin, AuditedModelAdmin):
         "created_at",
         "updated_at",
     ]
-    inlines = [ProductInline]
+    inlines = [ProductInline, CustomDomainHoldInline]
     actions = ["reverify_custom_domain"]
 
     @admin.display(description="Organization", ordering="store__organization__name")

@@ -311,6 +311,10 @@ def test_unpublishing_in_the_admin_stops_the_domain_at_once(storefront: Storefro
             "products-INITIAL_FORMS": "0",
             "products-MIN_NUM_FORMS": "0",
             "products-MAX_NUM_FORMS": "1000",
+            "domain_holds-TOTAL_FORMS": "0",
+            "domain_holds-INITIAL_FORMS": "0",
+            "domain_holds-MIN_NUM_FORMS": "0",
+            "domain_holds-MAX_NUM_FORMS": "1000",
         },
     )
 
