@@ -1,7 +1,7 @@
 """The dashboard's storefront page: settings (slug, published, custom domain), the two DNS
-records to publish, verify and diagnose, and the domain's live status (check now). The same
-services and permissions as the API's `/store/storefront` endpoints; owner-only actions are
-refused here, not only hidden."""
+records to publish, verify and diagnose, the domain's live status (check now), and claiming
+a domain another store holds. The same services and permissions as the API's
+`/store/storefront` endpoints; owner-only actions are refused here, not only hidden."""
 
 from typing import Any
 
@@ -20,17 +20,20 @@ from accounts.permissions import has_org_permission
 from config.errors import NotFoundError, ServiceError
 from dnscheck.names import to_display
 from dnscheck.records import ExpectedRecord
-from storefronts.forms import PrimaryHostForm, StorefrontSettingsForm
+from storefronts.forms import PrimaryHostForm, StorefrontClaimForm, StorefrontSettingsForm
 from storefronts.live import live_fix, storefront_live_probe
 from storefronts.models import Storefront
 from storefronts.selectors import storefront_for_request
 from storefronts.services import (
+    CustomDomainTaken,
     DnsUnavailable,
     StorefrontDiagnosis,
     custom_domain_target,
     ownership_record,
     routing_records,
+    storefront_claim_domain,
     storefront_diagnose,
+    storefront_domain_rival,
     storefront_ensure_token,
     storefront_set_primary_host,
     storefront_update,
@@ -79,6 +82,7 @@ def _page(
     verify_error: ServiceError | None = None,
     diagnosis: StorefrontDiagnosis | None = None,
     diagnose_error: str = "",
+    claim_form: StorefrontClaimForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     context: dict[str, Any] = {
@@ -101,6 +105,8 @@ def _page(
             diagnosis=diagnosis,
             diagnose_error=diagnose_error,
             live_fix=live_fix(storefront),
+            claim_form=claim_form,
+            rival=storefront_domain_rival(storefront=storefront),
         )
     return render(request, "storefronts/settings.html", context, status=status)
 
@@ -117,13 +123,20 @@ def storefront_settings(request: HttpRequest) -> HttpResponse:
         # As the API's GET: a domain stored before tokens existed gets one now.
         return _page(request, storefront_ensure_token(storefront=storefront))
 
+    claim_form = None
+
     def act(data: dict[str, Any]) -> str:
-        storefront_update(
-            storefront=storefront,
-            slug=data["slug"],
-            published=data["published"],
-            custom_domain=data["custom_domain"] or None,
-        )
+        nonlocal claim_form
+        try:
+            storefront_update(
+                storefront=storefront,
+                slug=data["slug"],
+                published=data["published"],
+                custom_domain=data["custom_domain"] or None,
+            )
+        except CustomDomainTaken:  # offer the claim, beside the refusal
+            claim_form = StorefrontClaimForm(initial={"custom_domain": data["custom_domain"]})
+            raise
         return "Storefront settings updated."
 
     form = StorefrontSettingsForm(request.POST)
@@ -133,7 +146,32 @@ def storefront_settings(request: HttpRequest) -> HttpResponse:
         return redirect("dashboard-storefront")
     form.focus_first_error()
     storefront.refresh_from_db()  # the page shows what is saved, beside what was typed
-    return _page(request, storefront, form=form, status=400)
+    return _page(request, storefront, form=form, claim_form=claim_form, status=400)
+
+
+@dashboard_page
+@require_POST
+def storefront_claim(request: HttpRequest) -> HttpResponse:
+    """ "Claim this domain": set it although another store holds it; verify then takes it
+    over only by proof (the same service as the API's claim)."""
+    require_permission(request, MANAGE)
+    storefront = _storefront(request)
+    if storefront is None:
+        return redirect("dashboard-storefront")
+
+    def act(data: dict[str, Any]) -> str:
+        claim = storefront_claim_domain(storefront=storefront, custom_domain=data["custom_domain"])
+        if claim.remove:
+            return "Domain claimed. Publish your TXT record, remove the other one, then verify."
+        return "Domain claimed. Publish your TXT record, then verify."
+
+    claim_form = StorefrontClaimForm(request.POST)
+    done = submit_form(claim_form, act)
+    if done is not None:
+        messages.success(request, done)
+        return redirect("dashboard-storefront")
+    storefront.refresh_from_db()
+    return _page(request, storefront, claim_form=claim_form, status=400)
 
 
 @dashboard_page

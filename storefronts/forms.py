@@ -56,3 +56,10 @@ class PrimaryHostForm(forms.Form):
         self.fields["host"].choices = [
             (host, to_display(host)) for host in storefront.custom_domain_hosts
         ]
+
+
+class StorefrontClaimForm(forms.Form):
+    """The "Claim this domain" button beside a domain another store holds."""
+
+    custom_domain = forms.CharField(max_length=1000)
+    error_aliases = {"customDomain": "custom_domain"}

@@ -14,6 +14,7 @@ from storefronts.api import (
     StorefrontSettingsView,
 )
 from storefronts.dashboard_views import (
+    storefront_claim,
     storefront_diagnose_page,
     storefront_primary_host,
     storefront_probe_page,
@@ -79,6 +80,7 @@ tls_urls = [path("internal/tls/ask", tls_ask, name="tls-ask")]
 dashboard_urls = [
     path("storefront", storefront_settings, name="dashboard-storefront"),
     path("storefront/verify", storefront_verify, name="dashboard-storefront-verify"),
+    path("storefront/claim", storefront_claim, name="dashboard-storefront-claim"),
     path("storefront/diagnose", storefront_diagnose_page, name="dashboard-storefront-diagnose"),
     path("storefront/primary-host", storefront_primary_host, name="dashboard-storefront-primary"),
     path("storefront/probe", storefront_probe_page, name="dashboard-storefront-probe"),
