@@ -687,3 +687,22 @@ def test_a_bad_claim_from_the_dashboard_is_shown_not_a_500(
     assert response.status_code == 400
     assert "Claim this domain" in response.content.decode()
     assert response.context["claim_form"].errors["custom_domain"]
+
+
+# --- the admin --------------------------------------------------------------------------------
+
+
+def test_the_storefront_admin_shows_holds_read_only(
+    outsider_v1: APIClient, old_store: Storefront, domain: str
+) -> None:
+    from tests.test_admin import admin_url, superuser_client
+
+    outsider_v1.put(SETTINGS, {"customDomain": None}, format="json")
+    client = superuser_client()
+
+    page = client.get(admin_url(old_store)).content.decode()
+
+    assert domain in page
+    assert 'name="domain_holds-TOTAL_FORMS"' in page
+    assert 'name="domain_holds-0-domain"' not in page  # shown, not editable
+    assert 'name="domain_holds-0-DELETE"' not in page
