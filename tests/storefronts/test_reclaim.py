@@ -706,3 +706,56 @@ def test_the_storefront_admin_shows_holds_read_only(
     assert 'name="domain_holds-TOTAL_FORMS"' in page
     assert 'name="domain_holds-0-domain"' not in page  # shown, not editable
     assert 'name="domain_holds-0-DELETE"' not in page
+
+
+# --- a `www` pair is one site ----------------------------------------------------------------
+
+
+@pytest.fixture
+def apex_store(trio: OrgTrio, outsider_v1: APIClient, dns: KnotServer, label: str) -> Storefront:
+    """Store A with the apex `<label>.test` verified: it serves `www.<label>.test` too."""
+    front = store_create(organization=trio.other_organization, name="Old", slug="old-store")
+    Storefront.objects.filter(pk=front.pk).update(published=True)
+    outsider_v1.put(SETTINGS, {"customDomain": f"{label}.test"}, format="json")
+    publish_only(dns, f"{label}.test", mine(front))
+    assert outsider_v1.post(VERIFY).status_code == 200
+    return mine(front)
+
+
+def test_the_www_pair_of_a_held_domain_is_reclaimed_against_the_holders_own_record(
+    v1: APIClient, storefront: Storefront, apex_store: Storefront, label: str, dns: KnotServer
+) -> None:
+    www = f"www.{label}.test"
+    assert v1.put(SETTINGS, {"customDomain": www}, format="json").status_code == 409
+
+    data = claim(v1, www)
+
+    assert data["publish"]["hostname"] == f"_sendy-verify.{www}"
+    assert data["remove"] == {
+        "type": "TXT",
+        "hostname": f"_sendy-verify.{label}.test",
+        "value": txt_value(apex_store),
+    }
+    publish_only(dns, www, mine(storefront))
+    assert v1.post(VERIFY).status_code == 409  # the apex still has the old store's record
+
+    dns.delete(f"_sendy-verify.{label}.test", "TXT")
+    response = v1.post(VERIFY)
+
+    assert response.status_code == 200, response.json()
+    old = mine(apex_store)
+    assert (old.custom_domain, old.custom_domain_pair, old.custom_domain_site) == (None, None, None)
+    event = WebhookEvent.objects.get(type="storefront.domain_reclaimed")
+    assert event.payload["data"]["object"]["reclaimed_domain"] == f"{label}.test"
+    for name in (www, f"{label}.test"):
+        assert APIClient().get(f"{PUBLIC}/{name}").json()["data"]["slug"] == "mystore"
+
+
+def test_a_hold_covers_the_www_pair(
+    v1: APIClient, outsider_v1: APIClient, storefront: Storefront, apex_store: Storefront, label
+) -> None:
+    outsider_v1.put(SETTINGS, {"customDomain": None}, format="json")
+
+    response = v1.put(SETTINGS, {"customDomain": f"WWW.{label}.test."}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (409, "CUSTOM_DOMAIN_TAKEN")
