@@ -195,3 +195,15 @@ class OrderOtpAdmin(ReadOnlyModelAdmin):
     date_hierarchy = "created_at"
     fields = ["storefront", "email", "created_at", "expires_at", "attempts", "used_at"]
     readonly_fields = fields
+
+
+@admin.register(CustomDomainHold)
+class CustomDomainHoldAdmin(ReadOnlyModelAdmin):
+    """Verified domains stores let go, each reserved to its store until `until`. They end
+    through the services (set again, reclaimed by proof, expired), never here."""
+
+    list_display = ["domain", "storefront", "until", "created_at"]
+    list_select_related = ["storefront"]
+    search_fields = ["domain", "storefront__slug"]
+    fields = ["domain", "storefront", "token", "until", "created_at"]
+    readonly_fields = fields

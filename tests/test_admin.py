@@ -21,7 +21,7 @@ from accounts.services import api_key_create, tenant_create
 from audit.models import AuditChainHead, AuditEvent, AuditTarget
 from domains.models import DomainRecord, Message, SendCount, SendingDomain
 from domains.services import sending_domain_create
-from storefronts.models import Order, OrderLine, OrderOtp, Product, Storefront
+from storefronts.models import CustomDomainHold, Order, OrderLine, OrderOtp, Product, Storefront
 from storefronts.services import store_create, storefront_update
 from tests.conftest import OrgTrio
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -39,6 +39,7 @@ READ_ONLY = [
     Message,
     Order,
     OrderOtp,
+    CustomDomainHold,
     WebhookEvent,
     WebhookDelivery,
     WebhookAttempt,
@@ -121,6 +122,11 @@ def world(trio: OrgTrio) -> World:
     storefront = store_create(organization=org, name="Bücherei", slug="buecherei")
     storefront = storefront_update(storefront=storefront, custom_domain="shop.bücher.example.test")
     product = Product.objects.create(storefront=storefront, name="Mug", price=Decimal("12.50"))
+    # A store that let its verified domain go: the domain is held for it.
+    leaving = store_create(organization=org, name="Antiquariat", slug="antiquariat")
+    leaving = storefront_update(storefront=leaving, custom_domain="alt.bücher.example.test")
+    Storefront.objects.filter(pk=leaving.pk).update(custom_domain_verified=True)
+    storefront_update(storefront=leaving, custom_domain=None)
     order = Order.objects.create(
         storefront=storefront,
         customer_email="c@example.org",
