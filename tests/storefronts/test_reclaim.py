@@ -217,6 +217,9 @@ def test_reclaim_by_proof_moves_the_domain_and_tells_the_old_store(
     old = mine(old_store)
     assert (old.custom_domain, old.custom_domain_verification_token) == (None, None)
     assert old.custom_domain_verified is False
+    # The live status goes with the domain: the old store's is forgotten, ours probed soon.
+    assert (old.live_next_check_at, old.live_observed) == (None, {})
+    assert mine(storefront).live_next_check_at is not None
     # The old store's organization is told: webhook, audit, email to its owners.
     other_org = old_store.store.organization_id
     event = WebhookEvent.objects.get(type="storefront.domain_reclaimed")
