@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import dns.asyncquery
 import dns.asyncresolver
@@ -289,20 +290,24 @@ class DnsResolver:
         cached = self._zones.get(qname)
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        # A walk in progress is shared only within its own event loop: the resolver may be
-        # used from several threads, each with its loop (Celery threads, sync views).
-        key = (id(asyncio.get_running_loop()), qname)
-        task = self._zones_in_flight.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self._find_zone(qname))
-            self._zones_in_flight[key] = task
-            task.add_done_callback(lambda _: self._zones_in_flight.pop(key, None))
-        zone = await asyncio.shield(task)
+        zone = await self._shared(f"walk {qname}", lambda: self._find_zone(qname))
         if zone.found:
             expiry = time.monotonic() + ZONE_CACHE_SECONDS
             self._zones[qname] = (expiry, zone)
             self._zones.setdefault(zone.name, (expiry, zone))
         return zone
+
+    def _shared(self, key: str, work: Callable[[], Coroutine[Any, Any, Zone]]) -> Awaitable[Zone]:
+        """One walk or one zone's server lookup at a time per key: concurrent callers share
+        it. Shared only within its own event loop: the resolver may be used from several
+        threads, each with its loop (Celery threads, sync views)."""
+        key_in_loop = (id(asyncio.get_running_loop()), key)
+        task = self._zones_in_flight.get(key_in_loop)
+        if task is None:
+            task = asyncio.ensure_future(work())
+            self._zones_in_flight[key_in_loop] = task
+            task.add_done_callback(lambda _: self._zones_in_flight.pop(key_in_loop, None))
+        return asyncio.shield(task)
 
     async def _find_zone(self, qname: str) -> Zone:
         try:
@@ -319,6 +324,11 @@ class DnsResolver:
         known = self._zones.get(zone)  # many names share a zone: its servers are asked once
         if known and known[0] > time.monotonic() and known[1].name == zone:
             return known[1]
+        # Names of one zone walked at once (a chunk's domains) wait for one server lookup.
+        return await self._shared(f"servers {zone}", lambda: self._zone_servers(zone))
+
+    async def _zone_servers(self, zone: str) -> Zone:
+        """The zone's NS set, the nameservers' addresses and the SOA's negative TTL."""
         ns_lookup, soa_lookup = await asyncio.gather(
             self.public(zone, "NS"), self.public(zone, "SOA")
         )
