@@ -106,7 +106,7 @@ async def check_records(
     looks through DNS over HTTPS (`DNS_DOH_URL`) instead of the configured resolvers."""
     batch = _Batch(resolver, asyncio.Semaphore(concurrency), {}, authoritative, public_view)
     bases = sorted({base_name(r.name) for r in records})
-    zones = dict(zip(bases, await asyncio.gather(*(batch.zone(b) for b in bases)), strict=True))
+    zones = await _zones(batch, bases)
     missing = dict(
         zip(
             bases,
@@ -155,6 +155,40 @@ async def check_set(
         zone = await resolver.zone_for(base_name(records[0].name))
         nameservers = zone.nameservers
     return summarise(results, zone_nameservers=nameservers)
+
+
+async def _zones(batch: _Batch, names: Sequence[str]) -> dict[str, Zone]:
+    """The zone of each name, with one walk per family of names: the deepest names are
+    walked, and a name above one of them lies in that one's zone when the zone's apex is
+    at or above it (no zone cut can lie between). A domain's records (`bounces.<d>` and
+    `<d>` itself) so cost one walk. Any other name is walked itself."""
+    below: dict[str, list[str]] = {}
+    for name in names:
+        for ancestor in _ancestors(name):
+            below.setdefault(ancestor, []).append(name)
+    deepest = [n for n in names if n not in below]
+    zones = dict(zip(deepest, await asyncio.gather(*(batch.zone(n) for n in deepest)), strict=True))
+    rest = []
+    for name in names:
+        if name in zones:
+            continue
+        walked = (zones[n] for n in below[name] if n in zones)
+        zone = next((z for z in walked if z.found and _at_or_below(name, z.name)), None)
+        if zone is None:
+            rest.append(name)
+        else:
+            zones[name] = zone
+    zones.update(zip(rest, await asyncio.gather(*(batch.zone(n) for n in rest)), strict=True))
+    return zones
+
+
+def _ancestors(name: str) -> list[str]:
+    labels = name.split(".")
+    return [".".join(labels[i:]) for i in range(1, len(labels))]
+
+
+def _at_or_below(name: str, apex: str) -> bool:
+    return name == apex or name.endswith("." + apex)
 
 
 async def _registrable_missing(batch: _Batch, zone: Zone, name: str) -> str | None:
