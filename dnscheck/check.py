@@ -238,20 +238,22 @@ async def _check_cname(
         )
         return classify_cname(record, observation)
     doubled_name = f"{record.name}.{zone.name}" if zone.found else None
-    authoritative, doubled, a, aaaa, txt, mx = await asyncio.gather(
+    # What else is at the name (a wrong type, Cloudflare's proxy addresses), asked at once
+    # when the name exists; a name missing publicly is first looked up at its source.
+    others = [] if public.status == Status.NXDOMAIN else _other_types(batch, record.name)
+    authoritative, doubled = await asyncio.gather(
         batch.maybe_authoritative(record.name, "CNAME", zone),
         batch.public(doubled_name, "CNAME") if doubled_name else _none(),
-        batch.public(record.name, "A"),
-        batch.public(record.name, "AAAA"),
-        batch.public(record.name, "TXT"),
-        batch.public(record.name, "MX"),
     )
+    if public.status == Status.NXDOMAIN and not _name_absent(authoritative):
+        others = _other_types(batch, record.name)
+    a, aaaa, txt, mx = await asyncio.gather(*others) if others else (None,) * 4
     observation = CnameObservation(
         public,
         authoritative=authoritative,
         doubled=doubled,
-        addresses=(a, aaaa),
-        others=(txt, mx),
+        addresses=(a, aaaa) if others else (),
+        others=(txt, mx) if others else (),
         zone_nameservers=zone.nameservers,
         sibling_targets=siblings,
         negative_ttl=zone.soa_minimum,
@@ -334,11 +336,16 @@ async def _check_txt_value(
     if first.ok or public.is_transient:
         return first
     doubled_name = f"{record.name}.{zone.name}" if zone.found else None
-    authoritative, doubled, cname = await asyncio.gather(
+    # A CNAME in the TXT's place, asked at once when the name exists; a name missing
+    # publicly is first looked up at its source.
+    asked = None if public.status == Status.NXDOMAIN else batch.public(record.name, "CNAME")
+    authoritative, doubled = await asyncio.gather(
         batch.maybe_authoritative(record.name, "TXT", zone),
         batch.public(doubled_name, "TXT") if doubled_name else _none(),
-        batch.public(record.name, "CNAME"),
     )
+    if asked is None and not _name_absent(authoritative):
+        asked = batch.public(record.name, "CNAME")
+    cname = await asked if asked is not None else None
     observation = TxtObservation(
         public, authoritative, doubled, cname=cname, negative_ttl=zone.soa_minimum
     )
@@ -347,6 +354,17 @@ async def _check_txt_value(
 
 async def _none() -> None:
     return None
+
+
+def _other_types(batch: _Batch, name: str) -> list[Awaitable[Lookup]]:
+    return [batch.public(name, rdtype) for rdtype in ("A", "AAAA", "TXT", "MX")]
+
+
+def _name_absent(lookup: Lookup | None) -> bool:
+    """The zone's own servers say the name itself does not exist (NXDOMAIN, and not for
+    the end of a CNAME chain): nothing of any type is there (RFC 8020), so no question
+    about the name can find anything."""
+    return lookup is not None and lookup.status == Status.NXDOMAIN and lookup.via is None
 
 
 Checker = Callable[[_Batch, ExpectedRecord, Zone, frozenset[str]], Awaitable[RecordResult]]

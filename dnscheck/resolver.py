@@ -118,11 +118,10 @@ def lookup_from_message(
     name: str, rdtype: str, view: View, response: dns.message.Message, detail: str = ""
 ) -> Lookup:
     """Reads one response: follows a CNAME chain inside it as a resolver would, keeps only
-    the records at the chain's end of the asked type."""
+    the records at the chain's end of the asked type. An NXDOMAIN is about the chain's last
+    name (RFC 6604): `via` tells an alias of a missing name from a missing name."""
     rcode = response.rcode()
-    if rcode == dns.rcode.NXDOMAIN:
-        return Lookup(name, rdtype, view, Status.NXDOMAIN, detail=detail)
-    if rcode != dns.rcode.NOERROR:
+    if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
         status = Status.REFUSED if rcode == dns.rcode.REFUSED else Status.SERVFAIL
         return Lookup(name, rdtype, view, status, detail=detail or dns.rcode.to_text(rcode))
     wanted = dns.rdatatype.from_text(rdtype)
@@ -137,6 +136,12 @@ def lookup_from_message(
                 return Lookup(name, rdtype, view, Status.ERROR, detail="CNAME loop")
             seen.add(target)
             current = target
+    if rcode == dns.rcode.NXDOMAIN:
+        if current != name:
+            return Lookup(
+                name, rdtype, view, Status.NXDOMAIN, detail=f"CNAME to {current}", via=current
+            )
+        return Lookup(name, rdtype, view, Status.NXDOMAIN, detail=detail)
     rrset = by_name.get((current, wanted))
     if rrset is None:
         if current != name:  # a chain that leaves this answer: the rest is elsewhere

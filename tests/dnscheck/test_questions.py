@@ -4,7 +4,10 @@ not asked, and what the hints rely on still is."""
 import asyncio
 
 from dnscheck.check import check_records
-from dnscheck.records import ExpectedRecord, Purpose
+from dnscheck.lookup import Status, View
+from dnscheck.records import ExpectedRecord, Outcome, Purpose
+from dnscheck.resolver import ResolverConfig
+from tests.dns_server import KnotServer, UnboundResolver
 from tests.dnscheck.conftest import SpyResolver
 
 
@@ -16,6 +19,10 @@ def local_records(domain: str) -> list[ExpectedRecord]:
         ExpectedRecord("CNAME", f"bounces.{domain}", "return.dk-service.test", "return_path"),
         ExpectedRecord("TXT", f"_dmarc.{domain}", "v=DMARC1; p=none", Purpose.DMARC),
     ]
+
+
+def asked_at(spy: SpyResolver, name: str) -> set[str]:
+    return {rdtype for asked, rdtype in spy.asked if asked == name}
 
 
 # --- the zone ------------------------------------------------------------------------------
@@ -55,3 +62,69 @@ def test_a_name_above_another_zones_apex_is_walked_itself(spy: SpyResolver, labe
 
     assert [r.record.zone for r in results] == ["test", "example.test"]
     assert sorted(spy.walked) == sorted(["test", f"{label}.example.test"])
+
+
+# --- a name that does not exist -----------------------------------------------------------
+
+
+def test_a_cname_missing_everywhere_is_not_asked_for_other_types(
+    spy: SpyResolver, label: str
+) -> None:
+    record = ExpectedRecord("CNAME", f"bounces.{label}.example.test", "return.dk-service.test", "")
+
+    result = asyncio.run(check_records(spy, [record]))[0]
+
+    assert (result.outcome, result.hint) == (Outcome.MISSING, "not_found")
+    assert result.absent_at_source
+    assert asked_at(spy, record.name) == {"CNAME"}
+
+
+def test_a_name_the_source_has_is_asked_for_other_types(
+    knot: KnotServer, unbound: UnboundResolver, label: str
+) -> None:
+    spy = SpyResolver(
+        ResolverConfig(nameservers=(("127.0.0.1", unbound.port),), authoritative_port=knot.port)
+    )
+    record = ExpectedRecord("CNAME", f"bounces.{label}.example.test", "return.dk-service.test", "")
+    before = asyncio.run(check_records(spy, [record]))[0]  # the resolver caches the miss
+    knot.set(record.name, "A", "192.0.2.1")
+
+    after = asyncio.run(check_records(spy, [record]))[0]
+
+    assert before.hint == "not_found"
+    assert after.hint == "wrong_type"
+    assert "A 192.0.2.1" in (after.seen_value or "")
+
+
+def test_a_txt_missing_everywhere_is_not_asked_for_a_cname(spy: SpyResolver, label: str) -> None:
+    record = local_records(f"{label}.example.test")[0]
+
+    result = asyncio.run(check_records(spy, [record]))[0]
+
+    assert (result.outcome, result.hint) == (Outcome.MISSING, "not_found")
+    assert result.absent_at_source
+    assert asked_at(spy, record.name) == {"TXT"}
+
+
+def test_a_txt_name_that_is_an_alias_of_a_missing_name_is_wrong_type(
+    spy: SpyResolver, knot: KnotServer, label: str
+) -> None:
+    record = local_records(f"{label}.example.test")[0]
+    knot.set(record.name, "CNAME", f"gone.{label}.example.test.")
+
+    result = asyncio.run(check_records(spy, [record]))[0]
+
+    assert result.hint == "wrong_type"
+    assert result.seen_value == f"gone.{label}.example.test"
+
+
+def test_an_nxdomain_at_the_end_of_a_chain_names_the_chain(
+    spy: SpyResolver, knot: KnotServer, label: str
+) -> None:
+    knot.set(f"alias.{label}.example.test", "CNAME", f"gone.{label}.example.test.")
+
+    alias = asyncio.run(spy.authoritative(f"alias.{label}.example.test", "TXT"))
+    gone = asyncio.run(spy.authoritative(f"gone.{label}.example.test", "TXT"))
+
+    assert (alias.status, alias.via) == (Status.NXDOMAIN, f"gone.{label}.example.test")
+    assert (gone.status, gone.via, gone.view) == (Status.NXDOMAIN, None, View.AUTHORITATIVE)
