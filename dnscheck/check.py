@@ -237,13 +237,12 @@ async def _check_cname(
             public, authoritative=authoritative, sibling_targets=siblings
         )
         return classify_cname(record, observation)
-    doubled_name = f"{record.name}.{zone.name}" if zone.found else None
     # What else is at the name (a wrong type, Cloudflare's proxy addresses), asked at once
     # when the name exists; a name missing publicly is first looked up at its source.
     others = [] if public.status == Status.NXDOMAIN else _other_types(batch, record.name)
     authoritative, doubled = await asyncio.gather(
         batch.maybe_authoritative(record.name, "CNAME", zone),
-        batch.public(doubled_name, "CNAME") if doubled_name else _none(),
+        _doubled(batch, record.name, "CNAME", zone),
     )
     if public.status == Status.NXDOMAIN and not _name_absent(authoritative):
         others = _other_types(batch, record.name)
@@ -268,11 +267,10 @@ async def _check_token(
     first = classify_txt_token(record, TxtObservation(public))
     if first.ok or public.is_transient:
         return first
-    doubled_name = f"{record.name}.{zone.name}" if zone.found else None
     parent_name = record.name.split(".", 1)[1] if "." in record.name else None
     authoritative, doubled, parent = await asyncio.gather(
         batch.maybe_authoritative(record.name, "TXT", zone),
-        batch.public(doubled_name, "TXT") if doubled_name else _none(),
+        _doubled(batch, record.name, "TXT", zone),
         batch.public(parent_name, "TXT") if parent_name else _none(),
     )
     observation = TxtObservation(
@@ -335,13 +333,12 @@ async def _check_txt_value(
     first = classify_txt_value(record, TxtObservation(public))
     if first.ok or public.is_transient:
         return first
-    doubled_name = f"{record.name}.{zone.name}" if zone.found else None
     # A CNAME in the TXT's place, asked at once when the name exists; a name missing
     # publicly is first looked up at its source.
     asked = None if public.status == Status.NXDOMAIN else batch.public(record.name, "CNAME")
     authoritative, doubled = await asyncio.gather(
         batch.maybe_authoritative(record.name, "TXT", zone),
-        batch.public(doubled_name, "TXT") if doubled_name else _none(),
+        _doubled(batch, record.name, "TXT", zone),
     )
     if asked is None and not _name_absent(authoritative):
         asked = batch.public(record.name, "CNAME")
@@ -354,6 +351,19 @@ async def _check_txt_value(
 
 async def _none() -> None:
     return None
+
+
+async def _doubled(batch: _Batch, name: str, rdtype: str, zone: Zone) -> Lookup | None:
+    """`rdtype` at `<name>.<zone>`, where a panel that appends the zone puts a record
+    entered with its full name. All such names lie below `<zone>.<zone>`: when that name
+    does not exist, nothing below it does (RFC 8020), and one question (CNAME, which no
+    chain can answer for) stands for every record of the zone."""
+    if not zone.found:
+        return None
+    below = await batch.public(f"{zone.name}.{zone.name}", "CNAME")
+    if below.status == Status.NXDOMAIN:
+        return None
+    return await batch.public(f"{name}.{zone.name}", rdtype)
 
 
 def _other_types(batch: _Batch, name: str) -> list[Awaitable[Lookup]]:

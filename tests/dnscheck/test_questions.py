@@ -128,3 +128,18 @@ def test_an_nxdomain_at_the_end_of_a_chain_names_the_chain(
 
     assert (alias.status, alias.via) == (Status.NXDOMAIN, f"gone.{label}.example.test")
     assert (gone.status, gone.via, gone.view) == (Status.NXDOMAIN, None, View.AUTHORITATIVE)
+
+
+def test_a_zone_without_doubled_names_answers_for_all_its_records_at_once(
+    spy: SpyResolver, label: str
+) -> None:
+    # No test publishes under cfhosted.test.cfhosted.test; example.test.example.test exists
+    # once a doubled-name test ran (see test_hints_live's test_doubled_name, still found).
+    names = [f"bounces.d{i}.{label}.cfhosted.test" for i in range(3)]
+    records = [ExpectedRecord("CNAME", n, "return.dk-service.test", "") for n in names]
+
+    results = asyncio.run(check_records(spy, records))
+
+    assert [r.hint for r in results] == ["not_found"] * 3
+    assert spy.asked.count(("cfhosted.test.cfhosted.test", "CNAME")) == 1
+    assert not [name for name, _ in spy.asked if name.endswith(".cfhosted.test.cfhosted.test")]
