@@ -315,7 +315,7 @@ def publish(
     event.body = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False)
     if len(event.body.encode()) > MAX_PAYLOAD_BYTES:
         raise ValueError(f"{type} payload over {MAX_PAYLOAD_BYTES} bytes: keep events thin")
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the caller's transaction, as in audit.record
         event.save(force_insert=True)
         if only_endpoint is not None:
             endpoints: Iterable[WebhookEndpoint] = [only_endpoint]

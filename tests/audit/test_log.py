@@ -12,12 +12,13 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Organization
 from audit.context import Actor
 from audit.models import AuditEvent
-from audit.services import audit_prune, record, verify_chain
+from audit.services import audit_prune, record, target, verify_chain
 from tests.conftest import OrgTrio
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +35,17 @@ def test_an_event_commits_or_rolls_back_with_the_change(trio: OrgTrio) -> None:
         raise RuntimeError("the change failed")
 
     assert AuditEvent.objects.count() == before
+
+
+def test_an_event_joins_the_callers_transaction_in_four_statements(trio: OrgTrio) -> None:
+    record(action="tenant.created", organization=trio.organization)  # the chain's head exists
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        record(
+            action="tenant.updated", organization=trio.organization, targets=[target(trio.owner)]
+        )
+
+    statements = [q["sql"].split()[0] for q in queries]
+    assert statements == ["SELECT", "INSERT", "UPDATE", "INSERT"]  # head locked, event, head
 
 
 def test_each_event_is_chained_to_the_previous_one_of_its_organization(trio: OrgTrio) -> None:

@@ -5,7 +5,8 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from config.celery import app as celery_app
 from tests.conftest import OrgTrio
@@ -89,3 +90,12 @@ def test_two_relays_never_send_the_same_attempt_twice(
     assert sent == Counter(dict.fromkeys(event_ids, 1))
     assert set(WebhookDelivery.objects.values_list("status", "attempts")) == {("succeeded", 1)}
     assert WebhookAttempt.objects.count() == 60
+
+
+@pytest.mark.django_db
+def test_an_event_joins_the_callers_transaction_without_a_savepoint(trio: OrgTrio) -> None:
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        publish(organization=trio.organization, type="domain.verified", obj={"id": "dom_1"})
+
+    statements = [q["sql"].split()[0] for q in queries]
+    assert statements == ["INSERT", "SELECT"]  # the event, then the endpoints that want it
