@@ -430,11 +430,7 @@ def _verify(domain: SendingDomain) -> VerifyOutcome:
     asked = _ask_provider(domain)
     if isinstance(asked, VerifyOutcome):
         return asked
-    rows = list(DomainRecord.objects.filter(domain=domain))
-    results = asyncio.run(check_records(dns_resolver(), _expected(rows)))
-    now = timezone.now()
-    _store_results([domain], _apply_results(rows, results, now), now)
-    outcome = _decide(domain, asked, results, rows, now=now)
+    outcome = _check_and_decide([(domain, asked)])[domain.pk]
     if not outcome.changed:
         SendingDomain.objects.filter(pk=domain.pk).update(**_checked_fields(domain, outcome))
     return outcome
@@ -480,7 +476,15 @@ def sending_domains_verify_many(domains: list[SendingDomain]) -> list[VerifyOutc
     written in two statements. A domain whose status stays is not written here: the
     caller writes when it was checked (and the provider's error) with its schedule."""
     asked = [(domain, _ask_provider(domain)) for domain in domains]
-    waiting = [(d, a) for d, a in asked if isinstance(a, ProviderStatus)]
+    decided = _check_and_decide([(d, a) for d, a in asked if isinstance(a, ProviderStatus)])
+    return [a if isinstance(a, VerifyOutcome) else decided[d.pk] for d, a in asked]
+
+
+def _check_and_decide(
+    waiting: list[tuple[SendingDomain, ProviderStatus]],
+) -> dict[str, VerifyOutcome]:
+    """The DNS half of a check, for domains whose provider was asked: every record in one
+    concurrent batch, the findings stored, each status decided on its own results."""
     # Read after the provider was asked (which may have replaced records).
     rows_of: dict[str, list[DomainRecord]] = {d.pk: [] for d, _ in waiting}
     for row in DomainRecord.objects.filter(domain__in=list(rows_of)):
@@ -501,7 +505,7 @@ def sending_domains_verify_many(domains: list[SendingDomain]) -> list[VerifyOutc
     _store_results([d for d, _ in waiting], changed, now)
     for domain, status, part in found:
         decided[domain.pk] = _decide(domain, status, part, rows_of[domain.pk], now=now)
-    return [a if isinstance(a, VerifyOutcome) else decided[d.pk] for d, a in asked]
+    return decided
 
 
 def _ask_provider(domain: SendingDomain) -> ProviderStatus | VerifyOutcome:
