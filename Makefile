@@ -49,7 +49,7 @@ browser-tools:
 proxy-tools:
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends caddy
 
-# bench/http.py's load generator.
+# bench/http_load.py's load generator.
 bench-tools:
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk
 

@@ -7,22 +7,17 @@ asyncio loop; prints both rates and their ratio. Target: ratio >= 0.7.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as `python bench/<name>.py`, Python puts bench/ first on sys.path, where bench/http.py
-# would stand in for the standard library's `http`: the project root takes its place.
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[0] = str(ROOT)
-# ruff: noqa: E402 - the imports below follow that fix
-
 import argparse
 import asyncio
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import dns.asyncresolver
 import dns.nameserver
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dnscheck.check import check_records
 from dnscheck.records import ExpectedRecord, Purpose

@@ -1,4 +1,4 @@
-"""The product's URLs plus the two comparison points bench/http.py needs, which the product
+"""The product's URLs plus the two comparison points bench/http_load.py needs, which the product
 itself does not serve: the cheapest Django response (the baseline) and `GET /api/v1/domains`
 with authentication switched off, acting for the bench's organization."""
 

@@ -16,21 +16,14 @@ a dry run of the checks in this process beforehand (the bare run asks exactly th
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as `python bench/<name>.py`, Python puts bench/ first on sys.path, where bench/http.py
-# would stand in for the standard library's `http`: the project root takes its place.
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[0] = str(ROOT)
-# ruff: noqa: E402 - the imports below follow that fix
-
 import argparse
 import asyncio
 import contextlib
 import os
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import dns.asyncquery
 import dns.asyncresolver
@@ -39,6 +32,8 @@ import dns.nameserver
 import dns.rdatatype
 import dns.resolver
 from dns.asyncresolver import Resolver as Stub
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.support import (
     celery_worker,

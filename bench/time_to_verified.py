@@ -8,24 +8,19 @@ Needs the machine's PostgreSQL and Redis (database `dk_bench_verify`, Redis db 8
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as `python bench/<name>.py`, Python puts bench/ first on sys.path, where bench/http.py
-# would stand in for the standard library's `http`: the project root takes its place.
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[0] = str(ROOT)
-# ruff: noqa: E402 - the imports below follow that fix
-
 import argparse
 import os
 import secrets
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
-from bench.support import CELERY, celery_worker, fresh_database
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.support import CELERY, ROOT, celery_worker, fresh_database
 from tests.dns_server import KnotServer
 
 

@@ -10,22 +10,17 @@ other data."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as `python bench/<name>.py`, Python puts bench/ first on sys.path, where bench/http.py
-# would stand in for the standard library's `http`: the project root takes its place.
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[0] = str(ROOT)
-# ruff: noqa: E402 - the imports below follow that fix
-
 import argparse
 import os
 import statistics
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.support import celery_worker, fresh_database
 

@@ -10,22 +10,13 @@ and the table shows the median of the
 rounds: requests per second, p50 and p99 latency, and the ratio to the baseline's
 requests per second in the same round.
 
-    .venv/bin/python bench/http.py [--rounds 3] [--seconds 5] [--connections 8] [--workers N]
+    .venv/bin/python bench/http_load.py [--rounds 3] [--seconds 5] [--connections 8] [--workers N]
 
 Targets: by custom domain, routed by Host, unknown host and the TLS ask at least 0.8 of
 the baseline; the API key's request at least 0.85 of the same view unauthenticated.
 Uses its own database `dk_bench_http` and Redis database 10."""
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# Run as `python bench/<name>.py`, Python puts bench/ first on sys.path, where this file
-# would stand in for the standard library's `http`: the project root takes its place.
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[0] = str(ROOT)
-# ruff: noqa: E402 - the imports below follow that fix
 
 import argparse
 import json
@@ -35,11 +26,15 @@ import shutil
 import signal
 import statistics
 import subprocess
+import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from bench.support import fresh_database, local_record_rows, local_sending_domains
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.support import ROOT, fresh_database, local_record_rows, local_sending_domains
 from tests.dns_server import free_port
 
 HOST = "bench.localhost"
