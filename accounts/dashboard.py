@@ -11,7 +11,7 @@ field it concerns.
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib.auth.views import redirect_to_login
@@ -26,6 +26,7 @@ from accounts.throttling import DiagnoseThrottle
 from config.errors import ServiceError
 
 View = Callable[..., HttpResponse]
+T = TypeVar("T")
 
 
 def dashboard_page(view: View) -> View:
@@ -74,10 +75,10 @@ def show_service_error(form: forms.Form, exc: ServiceError) -> None:
             form.add_error(None, message)
 
 
-def submit_form(form: forms.Form, act: Callable[[dict[str, Any]], str]) -> str | None:
-    """Runs `act` (a service call) on a valid form's data and returns what it says to tell
-    the person; None if the form is invalid or the service refused, its errors then on
-    the form for the page to show again."""
+def submit_form(form: forms.Form, act: Callable[[dict[str, Any]], T]) -> T | None:
+    """Runs `act` (a service call) on a valid form's data and returns what it returns (what
+    to tell the person, or what it made); None if the form is invalid or the service
+    refused, its errors then on the form for the page to show again."""
     if not form.is_valid():
         return None
     try:

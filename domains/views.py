@@ -18,11 +18,9 @@ from accounts.dashboard import (
     dashboard_page,
     diagnose_refusal,
     require_permission,
-    show_service_error,
     submit_form,
 )
 from accounts.permissions import has_org_permission
-from config.errors import ServiceError
 from domains.counters import send_counter
 from domains.forms import (
     AddDomainForm,
@@ -55,19 +53,18 @@ def domain_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         require_permission(request, "domains.manage")
         form = AddDomainForm(request.POST, organization=organization)
-        if form.is_valid():
-            try:
-                domain = sending_domain_create(
-                    organization=organization,
-                    name=form.cleaned_data["domain"],
-                    tenant=form.cleaned_data.get("tenant"),
-                    name_field="domain",
-                )
-            except ServiceError as exc:
-                show_service_error(form, exc)
-            else:
-                messages.success(request, f"{domain.display_name} added. Publish its records.")
-                return redirect("dashboard-domain", domain_id=domain.pk)
+        domain = submit_form(
+            form,
+            lambda data: sending_domain_create(
+                organization=organization,
+                name=data["domain"],
+                tenant=data.get("tenant"),
+                name_field="domain",
+            ),
+        )
+        if domain is not None:
+            messages.success(request, f"{domain.display_name} added. Publish its records.")
+            return redirect("dashboard-domain", domain_id=domain.pk)
     domains = (
         sending_domains_for(organization=organization)
         .annotate(

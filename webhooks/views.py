@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.dashboard import (
     dashboard_page,
     require_permission,
-    show_service_error,
     shown_once,
     submit_form,
 )
@@ -57,20 +56,18 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         require_permission(request, MANAGE)
         form = EndpointForm(request.POST, organization=organization)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                created = endpoint_create(
-                    organization=organization,
-                    url=data["url"],
-                    description=data["description"],
-                    event_types=data["event_types"],
-                    tenant=data.get("tenant"),
-                )
-            except ServiceError as exc:
-                show_service_error(form, exc)
-            else:
-                form = EndpointForm(organization=organization)
+        created = submit_form(
+            form,
+            lambda data: endpoint_create(
+                organization=organization,
+                url=data["url"],
+                description=data["description"],
+                event_types=data["event_types"],
+                tenant=data.get("tenant"),
+            ),
+        )
+        if created is not None:
+            form = EndpointForm(organization=organization)
     endpoints = WebhookEndpoint.objects.filter(organization=organization).select_related("tenant")
     response = render(
         request,
