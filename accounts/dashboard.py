@@ -61,14 +61,16 @@ def show_service_error(form: forms.Form, exc: ServiceError) -> None:
     field names may differ from the form's: `aliases` maps them), the rest above the form."""
     aliases: dict[str, str] = getattr(form, "error_aliases", {})
     elsewhere: list[str] = []  # about fields this form does not have
+    placed = False
     for field, messages in exc.errors.items():
         name = aliases.get(field, field)
         if name in form.fields:
             for message in messages:
                 form.add_error(name, message)
+                placed = True
         else:
             elsewhere += messages
-    if len(elsewhere) == sum(len(m) for m in exc.errors.values()):  # nothing placed
+    if not placed:
         form.add_error(None, exc.dashboard_message)
     else:
         for message in elsewhere:

@@ -24,6 +24,10 @@ def test_field_errors_go_next_to_their_fields_through_the_aliases() -> None:
     assert _shown(exc) == {"name": ["Too short."]}
 
 
+def test_a_refusal_that_names_no_field_is_shown_above_the_form() -> None:
+    assert _shown(ServiceError("Refused.")) == {"__all__": ["Refused."]}
+
+
 def test_a_refusal_about_no_field_of_the_form_is_shown_above_it() -> None:
     exc = ServiceError("Refused.", errors={"region": ["Not allowed."]})
 
