@@ -95,18 +95,14 @@ class GenerationalCache:
         """After a change every reader must see: this process at once, others within
         `local_seconds`. Inside a transaction, once now and once more at commit: a reader
         between the two still saw the old row."""
-        key = self.generation_key(name)
+        self._bump(name)
+        if transaction.get_connection().in_atomic_block:
+            transaction.on_commit(lambda: self._bump(name))
+
+    def _bump(self, name: str) -> None:
         self._forgets += 1
         self._local.pop(name, None)
-        _next_generation(key)
-        if transaction.get_connection().in_atomic_block:
-
-            def again() -> None:
-                self._forgets += 1
-                self._local.pop(name, None)
-                _next_generation(key)
-
-            transaction.on_commit(again)
+        _next_generation(self.generation_key(name))
 
     @classmethod
     def clear_local(cls) -> None:
