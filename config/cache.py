@@ -58,10 +58,16 @@ class GenerationalCache:
         return hashlib.sha256(name.encode()).hexdigest()[:32]
 
     def generation_key(self, name: str) -> str:
-        return f"{self.namespace}-gen:{self._digest(name)}"
+        return self._generation_key(self._digest(name))
 
     def value_key(self, name: str, generation: int) -> str:
-        return f"{self.namespace}:{self._digest(name)}:{generation}"
+        return self._value_key(self._digest(name), generation)
+
+    def _generation_key(self, digest: str) -> str:
+        return f"{self.namespace}-gen:{digest}"
+
+    def _value_key(self, digest: str, generation: int) -> str:
+        return f"{self.namespace}:{digest}:{generation}"
 
     def get(
         self,
@@ -78,7 +84,8 @@ class GenerationalCache:
         if before_leaving_memory is not None:
             before_leaving_memory()
         forgets = self._forgets
-        key = self.value_key(name, cache.get(self.generation_key(name), 0))
+        digest = self._digest(name)  # a hot path: hashed once for both keys
+        key = self._value_key(digest, cache.get(self._generation_key(digest), 0))
         value = cache.get(key)
         if value is None:
             value = load() or {}  # {}: "there is none"; None from the cache: not cached

@@ -31,3 +31,11 @@ def test_a_reader_between_a_forget_and_its_commit_is_not_remembered(
     assert between == {"name": "old"}
     assert cache.get(names.generation_key("n")) == generation + 1
     assert names.get("n", lambda: dict(row)) == {"name": "new"}
+
+
+def test_a_value_is_read_under_the_keys_the_cache_names() -> None:
+    names = _cache()
+    cache.set(names.generation_key("n"), 3)
+    cache.set(names.value_key("n", 3), {"name": "shared"})
+
+    assert names.get("n", lambda: {"name": "loaded"}) == {"name": "shared"}
