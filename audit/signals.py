@@ -8,6 +8,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from audit.context import Actor, _actor, _extra_context
+from audit.models import ActorType
 from audit.services import record
 
 _task_tokens: dict[str, tuple[Any, Any]] = {}
@@ -34,7 +35,7 @@ def _logged_in(sender: Any, request: Any, user: Any, **_: Any) -> None:
     record(
         action="user.logged_in",
         targets=[{"type": "user", "id": str(user.pk), "name": user.email}],
-        actor=Actor("user", str(user.pk), user.email),
+        actor=Actor(ActorType.USER, str(user.pk), user.email),
     )
 
 
@@ -44,7 +45,7 @@ def _logged_out(sender: Any, request: Any, user: Any, **_: Any) -> None:
         record(
             action="user.logged_out",
             targets=[{"type": "user", "id": str(user.pk), "name": user.email}],
-            actor=Actor("user", str(user.pk), user.email),
+            actor=Actor(ActorType.USER, str(user.pk), user.email),
         )
 
 
@@ -55,5 +56,5 @@ def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None,
         action="user.login_failed",
         outcome="failure",
         metadata={"attempted": attempted},
-        actor=Actor("anonymous", "", attempted),
+        actor=Actor(ActorType.ANONYMOUS, "", attempted),
     )
