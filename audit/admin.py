@@ -1,4 +1,5 @@
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import admin
@@ -193,11 +194,14 @@ class ReadOnlyTabularInline(admin.TabularInline):
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Sequence[str]:
+        """Every field the inline lists in `fields`; without `fields`, its `readonly_fields`."""
+        return self.fields or super().get_readonly_fields(request, obj)
+
 
 class AuditTargetInline(ReadOnlyTabularInline):
     model = AuditTarget
     fields = ["target_type", "target_id"]
-    readonly_fields = fields
 
 
 @admin.register(AuditEvent)

@@ -31,7 +31,6 @@ class DomainRecordInline(ReadOnlyTabularInline):
         "seen_value",
         "checked_at",
     ]
-    readonly_fields = fields
 
 
 # A re-check asks the provider and DNS for each domain while the staff user waits: what

@@ -12,12 +12,13 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import quote
 from django.contrib.auth.models import Permission
 from django.http import HttpResponse
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ApiKey, User
 from accounts.services import api_key_create, tenant_create
+from audit.admin import ReadOnlyTabularInline
 from audit.models import AuditChainHead, AuditEvent, AuditTarget
 from domains.models import DomainRecord, Message, SendCount, SendingDomain
 from domains.services import sending_domain_create
@@ -201,6 +202,29 @@ def test_history_is_read_only_for_superusers_too(world: World) -> None:
         assert client.post(admin_url(obj), {}).status_code == 403, model
         assert b'name="_save"' not in page.content, model
         assert model._default_manager.filter(pk=obj.pk).exists()
+
+
+def test_history_listed_under_its_owner_has_no_form_field_but_the_link_to_it(
+    rf: RequestFactory,
+) -> None:
+    request = rf.get("/")
+    request.user = User.objects.create_superuser("root@example.test", "pw")
+    inlines = [
+        inline
+        for model_admin in admin.site._registry.values()
+        for inline in model_admin.get_inline_instances(request)
+        if isinstance(inline, ReadOnlyTabularInline)
+    ]
+
+    assert {type(inline).__name__ for inline in inlines} >= {
+        "AuditTargetInline",
+        "DomainRecordInline",
+        "DeliveryInline",
+        "AttemptInline",
+    }
+    for inline in inlines:
+        formset = inline.get_formset(request)
+        assert set(formset.form.base_fields) <= {formset.fk.name}, type(inline)
 
 
 def test_history_lists_count_only_their_matches(world: World) -> None:

@@ -106,7 +106,6 @@ class WebhookEndpointAdmin(AuditedModelAdmin):
 class DeliveryInline(ReadOnlyTabularInline):
     model = WebhookDelivery
     fields = ["endpoint", "status", "attempts", "last_status_code", "last_attempt_at"]
-    readonly_fields = fields
     show_change_link = True
 
 
@@ -126,7 +125,6 @@ class WebhookEventAdmin(ReadOnlyModelAdmin):
 class AttemptInline(ReadOnlyTabularInline):
     model = WebhookAttempt
     fields = ["number", "attempted_at", "status_code", "duration_ms", "error", "target_address"]
-    readonly_fields = fields
 
 
 @admin.register(WebhookDelivery)
