@@ -50,7 +50,7 @@ def main() -> None:
         from accounts.services import organization_create, user_get_or_create
         from domains.models import SendingDomain
         from domains.services import sending_domain_create
-        from tests.domains.conftest import publish_records
+        from tests.dns_server import publish_records
 
         owner, _ = user_get_or_create(email="bench@example.test")
         organization = organization_create(name="Bench", owner=owner)

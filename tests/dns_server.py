@@ -11,12 +11,16 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dns.message
 import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.update
+
+if TYPE_CHECKING:  # the benches import this module before Django is set up
+    from domains.models import SendingDomain
 
 KNOTD = shutil.which("knotd") or ("/usr/sbin/knotd" if Path("/usr/sbin/knotd").exists() else None)
 UNBOUND = shutil.which("unbound") or (
@@ -117,6 +121,19 @@ def as_typed(rdtype: str, value: str) -> str:
         chunks = [value[i : i + 255] for i in range(0, len(value), 255)]
         return " ".join(f'"{c}"' for c in chunks)
     return value + "."
+
+
+def publish(knot: KnotServer, record: dict) -> None:
+    """What a customer types into a DNS panel: long TXT values split in 255-character
+    strings, names with their final dot."""
+    if record["type"] in ("TXT", "CNAME", "MX"):
+        knot.set(record["hostname"], record["type"], as_typed(record["type"], record["value"]))
+
+
+def publish_records(knot: KnotServer, domain: SendingDomain) -> None:
+    """Every record the domain asks for, published as asked."""
+    for record in domain.records.all():
+        publish(knot, {"type": record.type, "hostname": record.hostname, "value": record.value})
 
 
 @dataclass

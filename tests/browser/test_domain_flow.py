@@ -12,7 +12,7 @@ from domains.models import SendingDomain
 from domains.services import sending_domain_create
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import OrgTrio
-from tests.domains.conftest import publish_records
+from tests.dns_server import publish_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

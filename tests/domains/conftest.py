@@ -9,7 +9,6 @@ from moto import mock_aws
 
 from domains.models import SendingDomain
 from domains.providers.ses import reset_clients, ses_client
-from tests.dns_server import KnotServer, as_typed
 
 
 @pytest.fixture
@@ -57,19 +56,6 @@ def identity(
 def ses(settings, aws: None) -> None:
     """Domains added from here on use the SES provider (on moto)."""
     settings.EMAIL_PROVIDER = "ses"
-
-
-def publish(knot: KnotServer, record: dict) -> None:
-    """What a customer types into a DNS panel: long TXT values split in 255-character
-    strings, names with their final dot."""
-    if record["type"] in ("TXT", "CNAME", "MX"):
-        knot.set(record["hostname"], record["type"], as_typed(record["type"], record["value"]))
-
-
-def publish_records(knot: KnotServer, domain: SendingDomain) -> None:
-    """Every record the domain asks for, published as asked."""
-    for record in domain.records.all():
-        publish(knot, {"type": record.type, "hostname": record.hostname, "value": record.value})
 
 
 def verified(domain: SendingDomain) -> SendingDomain:

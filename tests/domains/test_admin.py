@@ -11,8 +11,8 @@ from audit.models import AuditEvent
 from domains.models import SendingDomain
 from domains.services import sending_domain_create
 from tests.conftest import OrgTrio
-from tests.dns_server import KnotServer
-from tests.domains.conftest import identity, publish_records, stubbed_ses
+from tests.dns_server import KnotServer, publish_records
+from tests.domains.conftest import identity, stubbed_ses
 from tests.test_admin import run_action, superuser_client, text
 from webhooks.models import WebhookEvent
 

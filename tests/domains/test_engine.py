@@ -20,8 +20,7 @@ from domains.services import (
     sending_domains_complete_warmup,
 )
 from tests.conftest import OrgTrio
-from tests.dns_server import KnotServer
-from tests.domains.conftest import publish_records
+from tests.dns_server import KnotServer, publish_records
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db

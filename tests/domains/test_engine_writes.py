@@ -13,8 +13,8 @@ from domains.models import DomainRecord, SendingDomain
 from domains.providers import ProviderUnavailable, get_provider
 from domains.services import sending_domain_create
 from tests.conftest import OrgTrio
-from tests.dns_server import KnotServer
-from tests.domains.conftest import identity, publish, publish_records, stubbed_ses
+from tests.dns_server import KnotServer, publish, publish_records
+from tests.domains.conftest import identity, stubbed_ses
 from tests.domains.test_engine import _domain
 from webhooks.models import WebhookEvent
 

@@ -9,8 +9,7 @@ from audit.models import AuditEvent
 from config.crypto import decrypt
 from domains.models import SendingDomain
 from tests.conftest import OrgTrio
-from tests.dns_server import KnotServer
-from tests.domains.conftest import publish
+from tests.dns_server import KnotServer, publish
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
