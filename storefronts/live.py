@@ -14,7 +14,6 @@ statuses stand, the attempt is noted in `live_observed`, and the probe comes bac
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
 import ssl
@@ -43,6 +42,7 @@ from dnscheck.records import ExpectedRecord, Outcome, RecordResult
 from dnscheck.resolver import DnsResolver
 from storefronts.models import Storefront
 from storefronts.services import DomainNotConfigured, routing_record, routing_records
+from webhooks.ssrf import is_public_address
 
 logger = logging.getLogger(__name__)
 
@@ -334,7 +334,7 @@ async def probe_https(
         return HttpsObservation(port=options.port, error="no A or AAAA record to connect to")
     # A customer's DNS must not turn the probe into a look inside our network: a private
     # address is only ever our own edge's.
-    reachable = [a for a in addresses if _public(a) or a in options.own_addresses]
+    reachable = [a for a in addresses if a in options.own_addresses or is_public_address(a)]
     if not reachable:
         error = f"not probed: {', '.join(addresses)} is not a public address"
         return HttpsObservation(port=options.port, error=error)
@@ -344,13 +344,6 @@ async def probe_https(
         if observation.connected:
             break
     return observation
-
-
-def _public(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_global
-    except ValueError:
-        return False
 
 
 async def probe(

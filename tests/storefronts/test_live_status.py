@@ -357,6 +357,32 @@ def test_a_private_address_that_is_not_ours_is_never_connected_to(
     assert server.hosts == []
 
 
+@pytest.mark.parametrize(
+    ("rdtype", "address"),
+    [
+        ("A", "192.88.99.1"),  # 6to4 relay anycast
+        ("AAAA", "64:ff9b::7f00:1"),  # NAT64 of 127.0.0.1
+        ("AAAA", "2002:7f00:1::"),  # 6to4 of 127.0.0.1
+        ("AAAA", "::7f00:1"),  # IPv4-compatible 127.0.0.1
+        ("AAAA", "3fff::1"),  # documentation
+    ],
+)
+def test_a_special_purpose_address_is_never_connected_to(
+    live: KnotServer, storefront: Storefront, label: str, rdtype: str, address: str
+) -> None:
+    name = f"{label}.test"
+    live.set(name, rdtype, address)
+    storefront = verified(storefront, name)
+
+    probed(storefront)
+
+    assert storefront.live_observed["addresses"] == [address]
+    assert storefront.live_observed["tls"]["error"] == (
+        f"not probed: {address} is not a public address"
+    )
+    assert storefront.live_observed["tls"]["address"] is None
+
+
 def test_a_host_that_never_answers_costs_the_timeout_only(
     live: KnotServer, storefront: Storefront, label: str, settings
 ) -> None:
