@@ -29,8 +29,6 @@ import dns.rdataclass
 import dns.rdatatype
 from cryptography import x509
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from config.dns import dns_resolver
@@ -41,7 +39,12 @@ from dnscheck.names import relative_host
 from dnscheck.records import ExpectedRecord, Outcome, RecordResult
 from dnscheck.resolver import DnsResolver
 from storefronts.models import Storefront
-from storefronts.services import DomainNotConfigured, routing_record, routing_records
+from storefronts.services import (
+    DomainNotConfigured,
+    claim_verified_due,
+    routing_record,
+    routing_records,
+)
 from webhooks.ssrf import is_public_address
 
 logger = logging.getLogger(__name__)
@@ -562,16 +565,7 @@ def storefront_live_probe(*, storefront: Storefront) -> str:
 def storefronts_live_probe_due(*, limit: int = 50) -> int:
     """Beat: claims verified domains whose live probe is due (SKIP LOCKED, a lease on
     `live_next_check_at`; never probed first) and probes them."""
-    now = timezone.now()
-    with transaction.atomic():
-        ids = list(
-            Storefront.objects.select_for_update(skip_locked=True)
-            .filter(custom_domain_verified=True)
-            .filter(Q(live_next_check_at__lte=now) | Q(live_next_check_at__isnull=True))
-            .order_by(F("live_next_check_at").asc(nulls_first=True))
-            .values_list("pk", flat=True)[:limit]
-        )
-        Storefront.objects.filter(pk__in=ids).update(live_next_check_at=now + LIVE_LEASE)
+    ids = claim_verified_due(field="live_next_check_at", lease=LIVE_LEASE, limit=limit)
     due = []
     for storefront in Storefront.objects.filter(pk__in=ids, custom_domain_verified=True):
         try:

@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 PUBLIC_CACHE_SECONDS = 300
 PUBLIC_MISS_CACHE_SECONDS = 30  # a "no" may have been read just before a domain verified
 RECHECK_EVERY = timedelta(hours=24)
+RECHECK_LEASE = timedelta(minutes=30)  # a claimed re-check comes back if its worker dies
 UNVERIFY_AFTER_MISSES = 3
 UNVERIFY_AFTER_SPAN = timedelta(hours=48)
 OTP_VALID = timedelta(minutes=10)
@@ -995,21 +996,27 @@ def _definitely_gone(result: RecordResult) -> bool:
     return result.hint == "token_missing" and result.absent_at_source
 
 
-def storefronts_recheck_due(*, limit: int = 200) -> int:
-    """Beat: claims verified domains whose re-check is due (SKIP LOCKED, a lease on
-    `domain_next_check_at`), and re-checks them."""
+def claim_verified_due(*, field: str, lease: timedelta, limit: int) -> list[uuid.UUID]:
+    """Claims up to `limit` verified domains whose `field` (a next-check time) is due or
+    unset, unset first. SKIP LOCKED keeps concurrent workers off each other's rows, and the
+    lease (`field` moved `lease` ahead) brings a row back if its worker dies."""
     now = timezone.now()
     with transaction.atomic():
         ids = list(
             Storefront.objects.select_for_update(skip_locked=True)
             .filter(custom_domain_verified=True)
-            .filter(Q(domain_next_check_at__lte=now) | Q(domain_next_check_at__isnull=True))
-            .order_by("domain_next_check_at")
+            .filter(Q(**{f"{field}__lte": now}) | Q(**{f"{field}__isnull": True}))
+            .order_by(F(field).asc(nulls_first=True))
             .values_list("pk", flat=True)[:limit]
         )
-        Storefront.objects.filter(pk__in=ids).update(
-            domain_next_check_at=now + timedelta(minutes=30)
-        )
+        Storefront.objects.filter(pk__in=ids).update(**{field: now + lease})
+    return ids
+
+
+def storefronts_recheck_due(*, limit: int = 200) -> int:
+    """Beat: claims verified domains whose re-check is due (a lease on
+    `domain_next_check_at`), and re-checks them."""
+    ids = claim_verified_due(field="domain_next_check_at", lease=RECHECK_LEASE, limit=limit)
     for storefront in Storefront.objects.filter(pk__in=ids).select_related("store"):
         try:
             storefront_recheck_domain(storefront=storefront)

@@ -558,6 +558,27 @@ def test_beat_claims_only_due_verified_domains(
     assert storefronts_live_probe_due() == 0  # the probed one is not due again
 
 
+@pytest.mark.parametrize("field", ["live_next_check_at", "domain_next_check_at"])
+def test_both_jobs_claim_never_checked_domains_first_and_lease_them(
+    storefront: Storefront, trio: OrgTrio, field: str
+) -> None:
+    from storefronts.services import claim_verified_due, store_create
+
+    overdue = verified(store_create(organization=trio.organization, name="B", slug="b"), "b.test")
+    never = verified(storefront)
+    Storefront.objects.filter(pk=overdue.pk).update(**{field: timezone.now() - LONG_AGO})
+    Storefront.objects.filter(pk=never.pk).update(**{field: None})
+    lease = timedelta(minutes=7)
+
+    first = claim_verified_due(field=field, lease=lease, limit=1)
+    second = claim_verified_due(field=field, lease=lease, limit=5)
+
+    assert (first, second) == ([never.pk], [overdue.pk])
+    leased = getattr(Storefront.objects.get(pk=never.pk), field) - timezone.now()
+    assert timedelta(minutes=6) < leased <= lease
+    assert claim_verified_due(field=field, lease=lease, limit=5) == []
+
+
 def test_the_beat_schedule_and_the_cron_endpoint(
     live: KnotServer, storefront: Storefront, label: str, settings
 ) -> None:
