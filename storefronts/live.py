@@ -42,7 +42,6 @@ from storefronts.models import Storefront
 from storefronts.services import (
     DomainNotConfigured,
     claim_verified_due,
-    routing_record,
     routing_records,
 )
 from webhooks.ssrf import is_public_address
@@ -106,16 +105,21 @@ class HttpsObservation:
 
 @dataclass(frozen=True)
 class LiveProbe:
-    routing: RecordResult  # the primary host's routing record
+    routings: tuple[RecordResult, ...]  # the primary host's, then its `www` pair's
     caa: CaaVerdict
     addresses: tuple[str, ...] = ()
     https: HttpsObservation | None = None
     transient: str = ""  # DNS gave no evidence: why (the statuses stand)
-    pair_routing: RecordResult | None = None  # the other name's, for a `www` pair
 
     @property
-    def routings(self) -> list[RecordResult]:
-        return [r for r in (self.routing, self.pair_routing) if r is not None]
+    def routing(self) -> RecordResult:
+        """The primary host's routing record."""
+        return self.routings[0]
+
+    @property
+    def pair_routing(self) -> RecordResult | None:
+        """The other name's, for a `www` pair."""
+        return self.routings[1] if len(self.routings) > 1 else None
 
     @property
     def misrouted(self) -> RecordResult | None:
@@ -362,7 +366,7 @@ async def probe(
         _follow(resolver, name, "A"),
         _follow(resolver, name, "AAAA"),
     )
-    routing, pair_routing = routings[0], (routings[1] if len(routings) > 1 else None)
+    routings = tuple(routings)
     transient = []
     for result in routings:
         if result.outcome == Outcome.ERROR:
@@ -374,10 +378,10 @@ async def probe(
     if a.is_transient and not aaaa.found:
         transient.append(f"addresses of {name}: {a.status} {a.detail}".strip())
     if transient:
-        return LiveProbe(routing, caa, transient="; ".join(transient), pair_routing=pair_routing)
+        return LiveProbe(routings, caa, transient="; ".join(transient))
     addresses = (*a.values, *(aaaa.values if aaaa.found else ()))
     https = await probe_https(name, addresses, options)
-    return LiveProbe(routing, caa, addresses, https, pair_routing=pair_routing)
+    return LiveProbe(routings, caa, addresses, https)
 
 
 # --- the service ----------------------------------------------------------------------------
@@ -457,14 +461,18 @@ def _tls_status(storefront: Storefront, live: LiveProbe, now: datetime) -> str:
     return Tls.FAILED
 
 
-def _changes(storefront: Storefront, live: LiveProbe, options: ProbeOptions) -> dict[str, Any]:
+def _attempt_failed(storefront: Storefront, error: str) -> dict[str, Any]:
+    """The changes for a probe that gave no evidence: the statuses and what was observed
+    stand, the attempt is noted, and the probe comes back sooner."""
     now = timezone.now()
+    observed = {**storefront.live_observed, "lastAttempt": {"at": now.isoformat(), "error": error}}
+    return {"live_observed": observed, "live_next_check_at": now + LIVE_RETRY_EVERY}
+
+
+def _changes(storefront: Storefront, live: LiveProbe, options: ProbeOptions) -> dict[str, Any]:
     if live.transient:
-        observed = {
-            **storefront.live_observed,
-            "lastAttempt": {"at": now.isoformat(), "error": live.transient},
-        }
-        return {"live_observed": observed, "live_next_check_at": now + LIVE_RETRY_EVERY}
+        return _attempt_failed(storefront, live.transient)
+    now = timezone.now()
     misrouted = live.misrouted  # either name of a pair
     if misrouted is None:
         routing = Routing.OK
@@ -511,10 +519,16 @@ def _routing_records(storefront: Storefront) -> list[ExpectedRecord]:
 def _probe_all(storefronts: Sequence[Storefront]) -> list[str]:
     """Probes the storefronts at once and writes each one's result (compare-and-swap on
     its domain: a domain changed meanwhile is left to its next probe). Returns each
-    one's outcome: checked, transient or skipped."""
+    one's outcome: checked, transient or skipped (also a stored name that no longer
+    validates: its lease brings it back)."""
     options = ProbeOptions.from_settings()
-    records = [_routing_records(s) for s in storefronts]
     deadline = options.timeout * 6 + settings.DNS_TIMEOUT * 3  # a net under the steps' own
+    jobs: list[tuple[Storefront, list[ExpectedRecord]]] = []
+    for storefront in storefronts:
+        try:
+            jobs.append((storefront, _routing_records(storefront)))
+        except ServiceError:
+            logger.warning("live probe skipped %s: not a valid name", storefront.custom_domain)
 
     async def run() -> list[LiveProbe | BaseException]:
         resolver = dns_resolver()
@@ -524,19 +538,14 @@ def _probe_all(storefronts: Sequence[Storefront]) -> list[str]:
             async with limit:
                 return await asyncio.wait_for(probe(resolver, records, options), deadline)
 
-        return await asyncio.gather(*(one(r) for r in records), return_exceptions=True)
+        return await asyncio.gather(*(one(r) for _, r in jobs), return_exceptions=True)
 
-    outcomes = []
-    for storefront, live in zip(storefronts, asyncio.run(run()), strict=True):
+    outcomes = {storefront.pk: "skipped" for storefront in storefronts}
+    for (storefront, _), live in zip(jobs, asyncio.run(run()), strict=True):
         if isinstance(live, BaseException):
             if not isinstance(live, TimeoutError):
                 logger.error("live probe of %s failed", storefront.custom_domain, exc_info=live)
-            now = timezone.now()
-            observed = {
-                **storefront.live_observed,
-                "lastAttempt": {"at": now.isoformat(), "error": "the probe did not finish"},
-            }
-            changes = {"live_observed": observed, "live_next_check_at": now + LIVE_RETRY_EVERY}
+            changes = _attempt_failed(storefront, "the probe did not finish")
             outcome = "transient"
         else:
             changes = _changes(storefront, live, options)
@@ -546,8 +555,9 @@ def _probe_all(storefronts: Sequence[Storefront]) -> list[str]:
             custom_domain=storefront.custom_domain,
             custom_domain_verified=True,
         ).update(**changes)
-        outcomes.append(outcome if written else "skipped")
-    return outcomes
+        if written:
+            outcomes[storefront.pk] = outcome
+    return [outcomes[storefront.pk] for storefront in storefronts]
 
 
 def storefront_live_probe(*, storefront: Storefront) -> str:
@@ -557,6 +567,7 @@ def storefront_live_probe(*, storefront: Storefront) -> str:
         raise DomainNotConfigured()
     if not storefront.custom_domain_verified:
         raise DomainNotVerified()
+    routing_records(storefront)  # a stored name that no longer validates: say so (400)
     [outcome] = _probe_all([storefront])
     storefront.refresh_from_db()
     return outcome
@@ -566,14 +577,7 @@ def storefronts_live_probe_due(*, limit: int = 50) -> int:
     """Beat: claims verified domains whose live probe is due (SKIP LOCKED, a lease on
     `live_next_check_at`; never probed first) and probes them."""
     ids = claim_verified_due(field="live_next_check_at", lease=LIVE_LEASE, limit=limit)
-    due = []
-    for storefront in Storefront.objects.filter(pk__in=ids, custom_domain_verified=True):
-        try:
-            routing_record(storefront)
-        except ServiceError:  # a stored name that no longer validates: its lease brings it back
-            logger.warning("live probe skipped %s: not a valid name", storefront.custom_domain)
-            continue
-        due.append(storefront)
+    due = list(Storefront.objects.filter(pk__in=ids, custom_domain_verified=True))
     if due:
         _probe_all(due)
     return len(ids)

@@ -558,6 +558,25 @@ def test_beat_claims_only_due_verified_domains(
     assert storefronts_live_probe_due() == 0  # the probed one is not due again
 
 
+def test_beat_skips_a_stored_name_that_no_longer_validates_and_probes_the_rest(
+    live: KnotServer, storefront: Storefront, trio: OrgTrio, label: str
+) -> None:
+    from storefronts.services import store_create
+
+    good = apex(live, storefront, label)
+    bad = verified(store_create(organization=trio.organization, name="B", slug="b"), "b.test")
+    Storefront.objects.filter(pk=bad.pk).update(
+        custom_domain="bad_name.test", custom_domain_pair=None
+    )
+
+    assert storefronts_live_probe_due() == 2
+
+    assert Storefront.objects.get(pk=good.pk).routing_status == "ok"
+    bad.refresh_from_db()
+    assert (bad.live_checked_at, bad.live_observed) == (None, {})
+    assert bad.live_next_check_at > timezone.now() + LIVE_RETRY_EVERY  # the lease brings it back
+
+
 @pytest.mark.parametrize("field", ["live_next_check_at", "domain_next_check_at"])
 def test_both_jobs_claim_never_checked_domains_first_and_lease_them(
     storefront: Storefront, trio: OrgTrio, field: str
@@ -671,6 +690,18 @@ def test_post_when_dns_gives_no_answer_is_retryable(
     response = v1.post(f"{URL}/probe")
 
     assert (response.status_code, response.json()["code"]) == (503, "DNS_UNAVAILABLE")
+
+
+def test_post_for_a_stored_name_that_no_longer_validates(
+    v1: APIClient, storefront: Storefront
+) -> None:
+    verified(storefront)
+    Storefront.objects.filter(pk=storefront.pk).update(custom_domain="bad_name.test")
+
+    response = v1.post(f"{URL}/probe")
+
+    assert (response.status_code, response.json()["code"]) == (400, "INVALID_DOMAIN")
+    assert Storefront.objects.get(pk=storefront.pk).live_observed == {}
 
 
 def test_post_spends_the_diagnose_budget(
