@@ -21,7 +21,7 @@ from config.errors import NotFoundError, ServiceError
 from dnscheck.names import to_display
 from dnscheck.records import ExpectedRecord
 from storefronts.forms import PrimaryHostForm, StorefrontClaimForm, StorefrontSettingsForm
-from storefronts.live import live_fix, storefront_live_probe
+from storefronts.live import LIVE_RETRY_EVERY, live_fix, storefront_live_probe
 from storefronts.models import Storefront
 from storefronts.selectors import storefront_for_request
 from storefronts.services import (
@@ -105,6 +105,7 @@ def _page(
             diagnosis=diagnosis,
             diagnose_error=diagnose_error,
             live_fix=live_fix(storefront),
+            live_retry_minutes=int(LIVE_RETRY_EVERY.total_seconds() // 60),
             claim_form=claim_form,
             rival=storefront_domain_rival(storefront=storefront),
         )

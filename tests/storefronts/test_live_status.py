@@ -779,6 +779,30 @@ def test_the_dashboard_shows_a_misconfigured_routing_as_a_failure(
     assert "<code>not_found</code>" in content
 
 
+def test_the_dashboard_shows_both_names_of_a_www_pair(
+    owner_session: Client, live: KnotServer, storefront: Storefront, label: str
+) -> None:
+    probed(apex(live, storefront, label))
+
+    content = owner_session.get(PAGE).content.decode()
+
+    assert f"A at <code>{label}.test</code>" in content
+    assert f"CNAME at <code>www.{label}.test</code>" in content
+    assert f"expected <code>{TARGET}</code>, seen <code>{TARGET}</code>" in content
+
+
+def test_the_dashboard_shows_a_failed_attempt_and_when_it_is_retried(
+    owner_session: Client, live: KnotServer, storefront: Storefront, label: str
+) -> None:
+    storefront = verified(storefront, f"shop.{label}.broken.test")  # the server SERVFAILs
+    assert storefront_live_probe(storefront=storefront) == "transient"
+
+    content = owner_session.get(PAGE).content.decode()
+
+    minutes = int(LIVE_RETRY_EVERY.total_seconds() // 60)
+    assert f"nothing changed, retried in {minutes} minutes" in content
+
+
 def test_check_now_probes_and_comes_back(
     owner_session: Client, live: KnotServer, storefront: Storefront, label: str
 ) -> None:
