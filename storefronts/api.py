@@ -30,6 +30,7 @@ from storefronts.services import (
     custom_domain_target,
     order_otp_request,
     order_place,
+    record_result_data,
     storefront_claim_domain,
     storefront_diagnose,
     storefront_ensure_token,
@@ -194,19 +195,6 @@ class StorefrontDomainClaimView(APIView):
         return respond(body, message)
 
 
-def _result(result: Any) -> dict[str, Any]:
-    return {
-        "type": result.record.type,
-        "host": result.record.host,
-        "hostname": result.record.name,
-        "value": result.record.value,
-        "outcome": result.outcome,
-        "hint": result.hint,
-        "fix": result.fix,
-        "seenValue": result.seen_value,
-    }
-
-
 class StorefrontDomainDiagnoseView(APIView):
     permission_classes = [StorefrontView]
     throttle_classes = [PrincipalRateThrottle, DiagnoseThrottle]
@@ -220,10 +208,10 @@ class StorefrontDomainDiagnoseView(APIView):
         diagnosis = storefront_diagnose(storefront=storefront_for_request(request))
         return respond(
             {
-                "ownership": _result(diagnosis.ownership),
-                "routing": {**_result(diagnosis.routing), "gate": False},
+                "ownership": record_result_data(diagnosis.ownership),
+                "routing": {**record_result_data(diagnosis.routing), "gate": False},
                 # The `www` pair's routing record (an apex and its www), else null.
-                "pairRouting": {**_result(diagnosis.pair_routing), "gate": False}
+                "pairRouting": {**record_result_data(diagnosis.pair_routing), "gate": False}
                 if diagnosis.pair_routing
                 else None,
             },

@@ -42,6 +42,7 @@ from storefronts.models import Storefront
 from storefronts.services import (
     DomainNotConfigured,
     claim_verified_due,
+    record_result_data,
     routing_records,
 )
 from webhooks.ssrf import is_public_address
@@ -405,25 +406,12 @@ def _caa_fix(caa: CaaVerdict, zone: str, ca_domains: Sequence[str]) -> str:
     )
 
 
-def _routing_seen(routing: RecordResult) -> dict[str, Any]:
-    return {
-        "type": routing.record.type,
-        "host": routing.record.host,
-        "hostname": routing.record.name,
-        "expected": routing.record.value,
-        "seen": routing.seen_value,
-        "outcome": routing.outcome,
-        "hint": routing.hint,
-        "fix": "" if routing.ok else routing.fix,
-    }
-
-
 def _observed(live: LiveProbe, options: ProbeOptions) -> dict[str, Any]:
     routing = live.routing
     https = live.https or HttpsObservation()
     return {
-        "routing": _routing_seen(routing),
-        "pairRouting": _routing_seen(live.pair_routing) if live.pair_routing else None,
+        "routing": record_result_data(routing),
+        "pairRouting": record_result_data(live.pair_routing) if live.pair_routing else None,
         "addresses": list(live.addresses),
         "tls": {
             "address": https.address,
@@ -504,7 +492,7 @@ def live_fix(storefront: Storefront) -> str:
         return (observed.get("caa") or {}).get("fix") or ""
     for part in ("routing", "pairRouting"):  # the first name that is not right
         seen = observed.get(part) or {}
-        if seen.get("fix"):
+        if seen.get("outcome") != Outcome.OK and seen.get("fix"):
             return seen["fix"]
     return ""
 

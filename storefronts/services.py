@@ -818,6 +818,21 @@ def _take(holder: DomainHolder) -> bool:
     )
 
 
+def record_result_data(result: RecordResult) -> dict[str, Any]:
+    """A checked record as the API shows it: diagnose, the live status's routing records,
+    a refused reclaim's record to publish."""
+    return {
+        "type": result.record.type,
+        "host": result.record.host,
+        "hostname": result.record.name,
+        "value": result.record.value,
+        "outcome": result.outcome,
+        "hint": result.hint,
+        "fix": result.fix,
+        "seenValue": result.seen_value,
+    }
+
+
 def _reclaim_refused(
     own: RecordResult,
     gone: RecordResult | None,
@@ -826,15 +841,7 @@ def _reclaim_refused(
 ) -> CustomDomainTaken:
     """The contract's 409, with what is still missing for a reclaim, in the extra."""
     fixes = []
-    publish_part = {
-        "type": own.record.type,
-        "host": own.record.host,
-        "hostname": own.record.name,
-        "value": own.record.value,
-        "found": own.ok,
-        "hint": own.hint,
-        "seenValue": own.seen_value,
-    }
+    publish_part = {**record_result_data(own), "found": own.ok}
     if MISSING_OWN in missing:
         fixes.append(
             f"Publish a TXT record with host `{own.record.host}` and value `{own.record.value}`."

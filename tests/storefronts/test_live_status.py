@@ -115,7 +115,7 @@ def test_an_apex_at_our_address_with_a_valid_certificate_is_live(
     assert storefront.live_hint == ""
     observed = storefront.live_observed
     assert observed["routing"]["type"] == "A"
-    assert (observed["routing"]["expected"], observed["routing"]["seen"]) == (
+    assert (observed["routing"]["value"], observed["routing"]["seenValue"]) == (
         "127.0.0.1",
         "127.0.0.1",
     )
@@ -137,7 +137,7 @@ def test_a_subdomain_with_a_cname_to_the_target_is_live(
 
     assert (storefront.routing_status, storefront.tls_status) == ("ok", "active")
     assert storefront.live_observed["routing"]["type"] == "CNAME"
-    assert storefront.live_observed["routing"]["seen"] == TARGET
+    assert storefront.live_observed["routing"]["seenValue"] == TARGET
     assert storefront.live_observed["addresses"] == ["127.0.0.1"]
 
 
@@ -159,7 +159,7 @@ def test_a_www_pair_is_routed_too_and_https_is_probed_at_the_primary_host(
     observed = storefront.live_observed
     assert (observed["routing"]["hostname"], observed["routing"]["outcome"]) == (apex_name, "ok")
     assert observed["pairRouting"]["hostname"] == www
-    assert observed["pairRouting"]["seen"] == "other.dk-service.test"
+    assert observed["pairRouting"]["seenValue"] == "other.dk-service.test"
     assert TARGET in live_fix(storefront) and "www" in live_fix(storefront)
     assert server.hosts == [apex_name]  # HTTPS at the primary host
 
@@ -193,7 +193,7 @@ def test_a_cname_elsewhere_is_misconfigured_with_the_routing_hint(
 
     assert storefront.routing_status == "misconfigured"
     assert storefront.live_hint == "wrong_target"
-    assert storefront.live_observed["routing"]["seen"] == "other.dk-service.test"
+    assert storefront.live_observed["routing"]["seenValue"] == "other.dk-service.test"
     assert TARGET in storefront.live_observed["routing"]["fix"]
     assert storefront.tls_status == "pending"  # nothing to connect to, within the grace
     assert storefront.live_next_check_at - storefront.live_checked_at == LIVE_RETRY_EVERY
@@ -216,7 +216,7 @@ def test_a_dns_failure_keeps_the_last_status_and_retries_sooner(
 ) -> None:
     storefront = verified(storefront, f"shop.{label}.broken.test")  # the server SERVFAILs
     checked_at = timezone.now() - timedelta(hours=3)
-    earlier = {"routing": {"seen": TARGET}}
+    earlier = {"routing": {"seenValue": TARGET}}
     Storefront.objects.filter(pk=storefront.pk).update(
         routing_status="ok",
         tls_status="active",
