@@ -30,15 +30,15 @@ def _warmup() -> dict[str, Any]:
 
 
 def _storefronts() -> dict[str, Any]:
-    from storefronts.services import custom_domain_holds_expire, storefronts_recheck_due
+    from storefronts.services import storefronts_recheck_sweep
 
-    return {"checked": storefronts_recheck_due(), "holds_expired": custom_domain_holds_expire()}
+    return storefronts_recheck_sweep()
 
 
 def _storefronts_live() -> dict[str, Any]:
-    from storefronts.live import storefronts_live_probe_due
+    from storefronts.live import storefronts_live_probe_sweep
 
-    return {"probed": storefronts_live_probe_due()}
+    return storefronts_live_probe_sweep()
 
 
 def _webhooks() -> dict[str, Any]:

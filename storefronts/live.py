@@ -1,12 +1,13 @@
 """The live status of a verified store domain: does the routing record point at us, and
 does HTTPS work through the public name (a valid certificate for it, an HTTP answer)?
 
-Beat (`storefronts_live_probe_due`) and the "check now" button (`storefront_live_probe`)
-run the same probe. The DNS part goes through the product's resolver and `check_records`
-(the routing record is the one `routing_record` defines); the HTTPS part connects to the
-name's addresses on LIVE_PROBE_HTTPS_PORT with SNI and `Host` set to the name, and never
-follows a redirect. Every step has a short timeout (LIVE_PROBE_TIMEOUT), and many domains
-are probed at once, so a customer's slow host costs its own slot, not the worker.
+Beat and cron (`storefronts_live_probe_sweep`) and the "check now" button
+(`storefront_live_probe`) run the same probe. The DNS part goes through the product's
+resolver and `check_records` (the routing record is the one `routing_record` defines); the
+HTTPS part connects to the name's addresses on LIVE_PROBE_HTTPS_PORT with SNI and `Host` set
+to the name, and never follows a redirect. Every step has a short timeout
+(LIVE_PROBE_TIMEOUT), and many domains are probed at once, so a customer's slow host costs
+its own slot, not the worker.
 
 Statuses change only on evidence: when DNS gives none (timeout, SERVFAIL), the previous
 statuses stand, the attempt is noted in `live_observed`, and the probe comes back sooner."""
@@ -17,6 +18,7 @@ import asyncio
 import logging
 import re
 import ssl
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,6 +54,8 @@ logger = logging.getLogger(__name__)
 LIVE_CHECK_EVERY = timedelta(hours=6)
 LIVE_RETRY_EVERY = timedelta(minutes=10)  # while not ok/active, and after a transient error
 LIVE_LEASE = timedelta(minutes=30)
+LIVE_PROBE_BATCH = 50
+LIVE_PROBE_BUDGET_SECONDS = 120  # what is left waits for the next run, under the time limit
 PROBE_CONCURRENCY = 16
 MAX_CNAME_HOPS = 8
 MAX_HEADER_BYTES = 16384
@@ -561,7 +565,7 @@ def storefront_live_probe(*, storefront: Storefront) -> str:
     return outcome
 
 
-def storefronts_live_probe_due(*, limit: int = 50) -> int:
+def storefronts_live_probe_due(*, limit: int = LIVE_PROBE_BATCH) -> int:
     """Beat: claims verified domains whose live probe is due (SKIP LOCKED, a lease on
     `live_next_check_at`; never probed first) and probes them."""
     ids = claim_verified_due(field="live_next_check_at", lease=LIVE_LEASE, limit=limit)
@@ -569,3 +573,18 @@ def storefronts_live_probe_due(*, limit: int = 50) -> int:
     if due:
         _probe_all(due)
     return len(ids)
+
+
+def storefronts_live_probe_sweep(
+    *, budget_seconds: float = LIVE_PROBE_BUDGET_SECONDS
+) -> dict[str, int]:
+    """The every-minute live probe job (beat and the cron endpoint alike): batches of due
+    domains until none is left or the budget is spent."""
+    stop = time.monotonic() + budget_seconds
+    probed = 0
+    while True:
+        claimed = storefronts_live_probe_due(limit=LIVE_PROBE_BATCH)
+        probed += claimed
+        if claimed < LIVE_PROBE_BATCH or time.monotonic() >= stop:
+            break
+    return {"probed": probed}

@@ -46,6 +46,7 @@ PUBLIC_CACHE_SECONDS = 300
 PUBLIC_MISS_CACHE_SECONDS = 30  # a "no" may have been read just before a domain verified
 RECHECK_EVERY = timedelta(hours=24)
 RECHECK_LEASE = timedelta(minutes=30)  # a claimed re-check comes back if its worker dies
+RECHECK_BATCH = 200
 UNVERIFY_AFTER_MISSES = 3
 UNVERIFY_AFTER_SPAN = timedelta(hours=48)
 OTP_VALID = timedelta(minutes=10)
@@ -1020,7 +1021,7 @@ def claim_verified_due(*, field: str, lease: timedelta, limit: int) -> list[uuid
     return ids
 
 
-def storefronts_recheck_due(*, limit: int = 200) -> int:
+def storefronts_recheck_due(*, limit: int = RECHECK_BATCH) -> int:
     """Beat: claims verified domains whose re-check is due (a lease on
     `domain_next_check_at`), and re-checks them."""
     ids = claim_verified_due(field="domain_next_check_at", lease=RECHECK_LEASE, limit=limit)
@@ -1030,6 +1031,18 @@ def storefronts_recheck_due(*, limit: int = 200) -> int:
         except Exception:  # one row's failure never stops the others; its lease brings it back
             logger.exception("re-check of storefront domain %s failed", storefront.custom_domain)
     return len(ids)
+
+
+def storefronts_recheck_sweep() -> dict[str, int]:
+    """The hourly storefront job (beat and the cron endpoint alike): every verified domain
+    due its re-check, a batch at a time, then the domain holds past their end."""
+    checked = 0
+    while True:
+        claimed = storefronts_recheck_due(limit=RECHECK_BATCH)
+        checked += claimed
+        if claimed < RECHECK_BATCH:
+            break
+    return {"checked": checked, "holds_expired": custom_domain_holds_expire()}
 
 
 # --- orders -------------------------------------------------------------------------------

@@ -616,6 +616,39 @@ def test_the_beat_schedule_and_the_cron_endpoint(
     assert Storefront.objects.get(pk=storefront.pk).routing_status == "ok"
 
 
+@pytest.mark.parametrize(("budget", "probed"), [(60, 2), (0, 1)])
+def test_beat_and_cron_probe_batch_after_batch_within_the_budget(
+    live: KnotServer,
+    storefront: Storefront,
+    trio: OrgTrio,
+    label: str,
+    monkeypatch,
+    budget: int,
+    probed: int,
+) -> None:
+    from storefronts import live as live_module
+    from storefronts.services import store_create
+
+    monkeypatch.setattr(live_module, "LIVE_PROBE_BATCH", 1)
+    apex(live, storefront, label)
+    apex(live, store_create(organization=trio.organization, name="B", slug="b"), f"b{label}")
+
+    assert live_module.storefronts_live_probe_sweep(budget_seconds=budget) == {"probed": probed}
+    assert Storefront.objects.filter(live_checked_at__isnull=False).count() == probed
+
+
+def test_the_recheck_cron_job_reports_what_it_did(storefront: Storefront, settings) -> None:
+    settings.CRON_SECRET = "cron-secret-for-tests"
+
+    response = Client().post(
+        "/api/cron/storefront-recheck", HTTP_AUTHORIZATION="Bearer cron-secret-for-tests"
+    )
+
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert (data["checked"], data["holds_expired"]) == (0, 0)
+
+
 # --- the API ----------------------------------------------------------------------------
 
 
