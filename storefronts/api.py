@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -77,6 +77,16 @@ class StorefrontInputSerializer(StrictInputSerializer):
         return super().to_internal_value(data)
 
 
+class StorefrontViewOrManage(BasePermission):
+    """Reading needs store.storefront.view, changing store.storefront.manage (refused and
+    audited as that permission is)."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        permission = StorefrontView() if request.method in SAFE_METHODS else StorefrontManage()
+        self.message = permission.message
+        return permission.has_permission(request, view)
+
+
 def claim_hint(surface: str) -> dict[str, str]:
     """What the 409 CUSTOM_DOMAIN_TAKEN of a PUT adds: how to start a claim."""
     return {
@@ -90,10 +100,7 @@ def claim_hint(surface: str) -> dict[str, str]:
 class StorefrontSettingsView(APIView):
     """`GET`/`PUT /store/storefront`: the caller's storefront settings, incl. its domain."""
 
-    def get_permissions(self) -> list[BasePermission]:
-        if self.request.method in ("GET", "HEAD", "OPTIONS"):
-            return [StorefrontView()]
-        return [StorefrontManage()]
+    permission_classes = [StorefrontViewOrManage]
 
     @extend_schema(
         operation_id="store_storefront_retrieve",
@@ -264,10 +271,7 @@ class StorefrontDomainStatusView(APIView):
     """`GET`: the domain as it is live; `PATCH {"primaryHost"}`: which name of a `www` pair
     the store is served at (owners)."""
 
-    def get_permissions(self) -> list[BasePermission]:
-        if self.request.method in ("GET", "HEAD", "OPTIONS"):
-            return [StorefrontView()]
-        return [StorefrontManage()]
+    permission_classes = [StorefrontViewOrManage]
 
     @extend_schema(operation_id="store_storefront_domain_status", responses=DomainStatusSerializer)
     def get(self, request: Request) -> Response:
