@@ -195,11 +195,7 @@ class StorefrontDomainClaimView(APIView):
             "publish": _txt(claim.publish),
             "remove": _txt(claim.remove) if claim.remove else None,
         }
-        if claim.remove:
-            message = "Domain claimed. Publish your TXT record, remove the other one, then verify."
-        else:
-            message = "Domain claimed. Publish your TXT record, then verify."
-        return respond(body, message)
+        return respond(body, claim.message)
 
 
 class StorefrontDomainDiagnoseView(APIView):

@@ -484,6 +484,13 @@ class DomainClaim:
     publish: ExpectedRecord  # this store's token
     remove: ExpectedRecord | None  # the holder's, if another store holds the domain
 
+    @property
+    def message(self) -> str:
+        """What to tell the store (the API's message, the dashboard's)."""
+        if self.remove:
+            return "Domain claimed. Publish your TXT record, remove the other one, then verify."
+        return "Domain claimed. Publish your TXT record, then verify."
+
 
 def storefront_claim_domain(*, storefront: Storefront, custom_domain: str) -> DomainClaim:
     """POST /store/storefront/domain/claim: sets the domain as PUT does (a fresh token,
