@@ -3,14 +3,18 @@ records to publish, verify and diagnose, the domain's live status (check now), a
 a domain another store holds. The same services and permissions as the API's
 `/store/storefront` endpoints; owner-only actions are refused here, not only hidden."""
 
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.dashboard import (
+    View,
     dashboard_page,
     diagnose_refusal,
     require_permission,
@@ -112,6 +116,65 @@ def _page(
     return render(request, "storefronts/settings.html", context, status=status)
 
 
+StorefrontAction = Callable[[HttpRequest, Storefront], HttpResponse]
+T = TypeVar("T")
+
+
+def _storefront_post(permission: str) -> Callable[[StorefrontAction], View]:
+    """A POST from the storefront page: refused (403, audited) without `permission`; with
+    no storefront to act on, back to the page; else `action` with the storefront."""
+
+    def decorate(action: StorefrontAction) -> View:
+        @wraps(action)
+        def view(request: HttpRequest) -> HttpResponse:
+            require_permission(request, permission)
+            storefront = _storefront(request)
+            if storefront is None:
+                return redirect("dashboard-storefront")
+            return action(request, storefront)
+
+        return view
+
+    return decorate
+
+
+def _form_post(
+    request: HttpRequest,
+    storefront: Storefront,
+    form_name: str,
+    form: forms.Form,
+    act: Callable[[dict[str, Any]], str],
+    context: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """A form on the storefront page: done (`act` returns what to tell the person) goes
+    back to the page; invalid or refused re-renders it (400) with `context`, which `act`
+    may have filled in meanwhile."""
+    done = submit_form(form, act)
+    if done is not None:
+        messages.success(request, done)
+        return redirect("dashboard-storefront")
+    storefront.refresh_from_db()  # the page shows what is saved, beside what was typed
+    return _page(request, storefront, status=400, **{form_name: form}, **(context or {}))
+
+
+def _budgeted(
+    request: HttpRequest,
+    storefront: Storefront,
+    service: Callable[[], T],
+    answer: Callable[[T], HttpResponse],
+) -> HttpResponse:
+    """Diagnose and "check now" spend the API's per-organization diagnose budget; its
+    refusal, or the service's, is shown on the page."""
+    refusal = diagnose_refusal(request)
+    if refusal:
+        return _page(request, storefront, diagnose_error=refusal, status=429)
+    try:
+        result = service()
+    except ServiceError as exc:
+        return _page(request, storefront, diagnose_error=exc.message, status=exc.status)
+    return answer(result)
+
+
 @dashboard_page
 @require_http_methods(["GET", "POST"])
 def storefront_settings(request: HttpRequest) -> HttpResponse:
@@ -124,10 +187,9 @@ def storefront_settings(request: HttpRequest) -> HttpResponse:
         # As the API's GET: a domain stored before tokens existed gets one now.
         return _page(request, storefront_ensure_token(storefront=storefront))
 
-    claim_form = None
+    offer: dict[str, Any] = {}
 
     def act(data: dict[str, Any]) -> str:
-        nonlocal claim_form
         try:
             storefront_update(
                 storefront=storefront,
@@ -136,52 +198,34 @@ def storefront_settings(request: HttpRequest) -> HttpResponse:
                 custom_domain=data["custom_domain"] or None,
             )
         except CustomDomainTaken:  # offer the claim, beside the refusal
-            claim_form = StorefrontClaimForm(initial={"custom_domain": data["custom_domain"]})
+            domain = data["custom_domain"]
+            offer["claim_form"] = StorefrontClaimForm(initial={"custom_domain": domain})
             raise
         return "Storefront settings updated."
 
     form = StorefrontSettingsForm(request.POST)
-    done = submit_form(form, act)
-    if done is not None:
-        messages.success(request, done)
-        return redirect("dashboard-storefront")
-    form.focus_first_error()
-    storefront.refresh_from_db()  # the page shows what is saved, beside what was typed
-    return _page(request, storefront, form=form, claim_form=claim_form, status=400)
+    return _form_post(request, storefront, "form", form, act, offer)
 
 
 @dashboard_page
 @require_POST
-def storefront_claim(request: HttpRequest) -> HttpResponse:
+@_storefront_post(MANAGE)
+def storefront_claim(request: HttpRequest, storefront: Storefront) -> HttpResponse:
     """ "Claim this domain": set it although another store holds it; verify then takes it
     over only by proof (the same service as the API's claim)."""
-    require_permission(request, MANAGE)
-    storefront = _storefront(request)
-    if storefront is None:
-        return redirect("dashboard-storefront")
 
     def act(data: dict[str, Any]) -> str:
-        claim = storefront_claim_domain(storefront=storefront, custom_domain=data["custom_domain"])
-        if claim.remove:
-            return "Domain claimed. Publish your TXT record, remove the other one, then verify."
-        return "Domain claimed. Publish your TXT record, then verify."
+        domain = data["custom_domain"]
+        return storefront_claim_domain(storefront=storefront, custom_domain=domain).message
 
-    claim_form = StorefrontClaimForm(request.POST)
-    done = submit_form(claim_form, act)
-    if done is not None:
-        messages.success(request, done)
-        return redirect("dashboard-storefront")
-    storefront.refresh_from_db()
-    return _page(request, storefront, claim_form=claim_form, status=400)
+    form = StorefrontClaimForm(request.POST)
+    return _form_post(request, storefront, "claim_form", form, act)
 
 
 @dashboard_page
 @require_POST
-def storefront_verify(request: HttpRequest) -> HttpResponse:
-    require_permission(request, MANAGE)
-    storefront = _storefront(request)
-    if storefront is None:
-        return redirect("dashboard-storefront")
+@_storefront_post(MANAGE)
+def storefront_verify(request: HttpRequest, storefront: Storefront) -> HttpResponse:
     try:
         storefront_verify_domain(storefront=storefront)
     except ServiceError as exc:
@@ -193,31 +237,23 @@ def storefront_verify(request: HttpRequest) -> HttpResponse:
 
 @dashboard_page
 @require_POST
-def storefront_diagnose_page(request: HttpRequest) -> HttpResponse:
+@_storefront_post(VIEW)
+def storefront_diagnose_page(request: HttpRequest, storefront: Storefront) -> HttpResponse:
     """A read-only look at DNS: any member may run it, as through the API, and its cost
     counts against the same per-organization budget."""
-    require_permission(request, VIEW)
-    storefront = _storefront(request)
-    if storefront is None:
-        return redirect("dashboard-storefront")
-    refusal = diagnose_refusal(request)
-    if refusal:
-        return _page(request, storefront, diagnose_error=refusal, status=429)
-    try:
-        diagnosis = storefront_diagnose(storefront=storefront)
-    except ServiceError as exc:
-        return _page(request, storefront, diagnose_error=exc.message, status=exc.status)
-    return _page(request, storefront, diagnosis=diagnosis)
+    return _budgeted(
+        request,
+        storefront,
+        lambda: storefront_diagnose(storefront=storefront),
+        lambda diagnosis: _page(request, storefront, diagnosis=diagnosis),
+    )
 
 
 @dashboard_page
 @require_POST
-def storefront_primary_host(request: HttpRequest) -> HttpResponse:
+@_storefront_post(MANAGE)
+def storefront_primary_host(request: HttpRequest, storefront: Storefront) -> HttpResponse:
     """Which of a paired domain's two names the store is served at."""
-    require_permission(request, MANAGE)
-    storefront = _storefront(request)
-    if storefront is None:
-        return redirect("dashboard-storefront")
 
     def act(data: dict[str, Any]) -> str:
         saved = storefront_set_primary_host(storefront=storefront, host=data["host"])
@@ -225,32 +261,23 @@ def storefront_primary_host(request: HttpRequest) -> HttpResponse:
         return f"Served at {to_display(saved.primary_host)}; {to_display(other)} redirects there."
 
     form = PrimaryHostForm(storefront, request.POST)
-    done = submit_form(form, act)
-    if done is not None:
-        messages.success(request, done)
-        return redirect("dashboard-storefront")
-    storefront.refresh_from_db()
-    return _page(request, storefront, primary_form=form, status=400)
+    return _form_post(request, storefront, "primary_form", form, act)
 
 
 @dashboard_page
 @require_POST
-def storefront_probe_page(request: HttpRequest) -> HttpResponse:
+@_storefront_post(MANAGE)
+def storefront_probe_page(request: HttpRequest, storefront: Storefront) -> HttpResponse:
     """ "Check now" for the live status: owners only, as through the API, and from the same
     per-organization budget as diagnose."""
-    require_permission(request, MANAGE)
-    storefront = _storefront(request)
-    if storefront is None:
+
+    def answer(outcome: str) -> HttpResponse:
+        if outcome == "transient":
+            messages.warning(request, DnsUnavailable.message)
+        else:
+            messages.success(request, "Live status checked.")
         return redirect("dashboard-storefront")
-    refusal = diagnose_refusal(request)
-    if refusal:
-        return _page(request, storefront, diagnose_error=refusal, status=429)
-    try:
-        outcome = storefront_live_probe(storefront=storefront)
-    except ServiceError as exc:
-        return _page(request, storefront, diagnose_error=exc.message, status=exc.status)
-    if outcome == "transient":
-        messages.warning(request, DnsUnavailable.message)
-    else:
-        messages.success(request, "Live status checked.")
-    return redirect("dashboard-storefront")
+
+    return _budgeted(
+        request, storefront, lambda: storefront_live_probe(storefront=storefront), answer
+    )

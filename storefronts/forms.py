@@ -37,8 +37,13 @@ class StorefrontSettingsForm(forms.Form):
     # The service names the fields it refuses as the API does.
     error_aliases = {"customDomain": "custom_domain"}
 
+    def add_error(self, field: str | None, error: Any) -> None:
+        """Any refusal, the form's own or the service's, puts the cursor where the first
+        problem is when the page comes back."""
+        super().add_error(field, error)
+        self.focus_first_error()
+
     def focus_first_error(self) -> None:
-        """Puts the cursor where the first problem is when the page comes back."""
         for name in self.errors:
             if name in self.fields:
                 self.fields[name].widget.attrs["autofocus"] = True
