@@ -22,7 +22,7 @@ from storefronts.live import (
 from storefronts.models import Storefront
 from storefronts.services import storefront_set_primary_host
 from tests.conftest import OrgTrio
-from tests.dns_server import KnotServer, free_port
+from tests.dns_server import KnotServer, UnboundResolver, free_port
 from tests.storefronts.conftest import verified, verify_txt
 from tests.tls_server import HttpsServer, Leaf, ThrowawayCA, self_signed
 
@@ -98,6 +98,13 @@ def verified_long_ago(storefront: Storefront) -> Storefront:
 def probed(storefront: Storefront) -> Storefront:
     assert storefront_live_probe(storefront=storefront) == "checked"
     return storefront
+
+
+def probed_under_a_blocking_caa(live: KnotServer, storefront: Storefront, label: str) -> Storefront:
+    """An apex verified past the TLS grace, whose CAA set allows only another CA, probed."""
+    storefront = verified_long_ago(apex(live, storefront, label))
+    live.set(storefront.custom_domain, "CAA", '0 issue "example-ca.test"')
+    return probed(storefront)
 
 
 # --- routing ----------------------------------------------------------------------------
@@ -209,6 +216,21 @@ def test_an_apex_without_an_address_is_misconfigured(
 
     assert (storefront.routing_status, storefront.live_hint) == ("misconfigured", "not_found")
     assert storefront.live_observed["tls"]["error"] == "no A or AAAA record to connect to"
+
+
+def test_a_record_published_that_resolvers_still_miss_is_unknown_not_misconfigured(
+    live: KnotServer, unbound: UnboundResolver, storefront: Storefront, label: str, settings
+) -> None:
+    settings.DNS_NAMESERVERS = f"127.0.0.1:{unbound.port}"  # a resolver that caches misses
+    storefront = verified(storefront, f"shop.{label}.example.test")
+    assert probed(storefront).routing_status == "misconfigured"  # the miss is cached now
+    live.set(storefront.custom_domain, "CNAME", TARGET + ".")
+
+    probed(storefront)
+
+    assert (storefront.routing_status, storefront.live_hint) == ("unknown", "propagating")
+    assert storefront.live_observed["routing"]["outcome"] == "missing"
+    assert storefront.live_next_check_at - storefront.live_checked_at == LIVE_RETRY_EVERY
 
 
 def test_a_dns_failure_keeps_the_last_status_and_retries_sooner(
@@ -410,10 +432,7 @@ def test_a_host_that_never_answers_costs_the_timeout_only(
 def test_a_caa_record_for_another_ca_blocks_issuance(
     live: KnotServer, storefront: Storefront, label: str
 ) -> None:
-    storefront = verified_long_ago(apex(live, storefront, label))
-    live.set(storefront.custom_domain, "CAA", '0 issue "example-ca.test"')
-
-    probed(storefront)
+    storefront = probed_under_a_blocking_caa(live, storefront, label)
 
     assert storefront.live_hint == "caa_blocks_issuance"
     assert storefront.tls_status == "pending"  # no certificate can come: not `failed`
@@ -655,9 +674,7 @@ def test_the_recheck_cron_job_reports_what_it_did(storefront: Storefront, settin
 def test_get_shows_the_live_status(
     v1: APIClient, live: KnotServer, storefront: Storefront, label: str
 ) -> None:
-    storefront = verified_long_ago(apex(live, storefront, label))
-    live.set(storefront.custom_domain, "CAA", '0 issue "example-ca.test"')
-    probed(storefront)
+    probed_under_a_blocking_caa(live, storefront, label)
 
     response = v1.get(URL)
 
@@ -785,9 +802,7 @@ def test_the_endpoints_are_in_the_schema(client: Client) -> None:
 def test_the_dashboard_shows_the_badges_the_hint_and_the_record_to_add(
     owner_session: Client, live: KnotServer, storefront: Storefront, label: str
 ) -> None:
-    storefront = verified_long_ago(apex(live, storefront, label))
-    live.set(storefront.custom_domain, "CAA", '0 issue "example-ca.test"')
-    probed(storefront)
+    probed_under_a_blocking_caa(live, storefront, label)
 
     response = owner_session.get(PAGE)
 
