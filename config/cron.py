@@ -29,16 +29,21 @@ def _warmup() -> dict[str, Any]:
     return warmup_bookkeeping()
 
 
+# A cron call is an HTTP request: the sweeps stop taking new batches after this long (what
+# is left is due at the next call), well inside a web worker's timeout.
+CRON_SWEEP_SECONDS = 20
+
+
 def _storefronts() -> dict[str, Any]:
     from storefronts.services import storefronts_recheck_sweep
 
-    return storefronts_recheck_sweep()
+    return storefronts_recheck_sweep(budget_seconds=CRON_SWEEP_SECONDS)
 
 
 def _storefronts_live() -> dict[str, Any]:
     from storefronts.live import storefronts_live_probe_sweep
 
-    return storefronts_live_probe_sweep()
+    return storefronts_live_probe_sweep(budget_seconds=CRON_SWEEP_SECONDS)
 
 
 def _webhooks() -> dict[str, Any]:

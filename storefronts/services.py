@@ -8,6 +8,7 @@ import hmac
 import logging
 import re
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -1040,14 +1041,16 @@ def storefronts_recheck_due(*, limit: int = RECHECK_BATCH) -> int:
     return len(ids)
 
 
-def storefronts_recheck_sweep() -> dict[str, int]:
-    """The hourly storefront job (beat and the cron endpoint alike): every verified domain
-    due its re-check, a batch at a time, then the domain holds past their end."""
+def storefronts_recheck_sweep(*, budget_seconds: float | None = None) -> dict[str, int]:
+    """The hourly storefront job (beat and the cron endpoint alike): verified domains due
+    their re-check, a batch at a time until none is left (or `budget_seconds` is spent:
+    the rest waits for the next run), then the domain holds past their end."""
+    stop = None if budget_seconds is None else time.monotonic() + budget_seconds
     checked = 0
     while True:
         claimed = storefronts_recheck_due(limit=RECHECK_BATCH)
         checked += claimed
-        if claimed < RECHECK_BATCH:
+        if claimed < RECHECK_BATCH or (stop is not None and time.monotonic() >= stop):
             break
     return {"checked": checked, "holds_expired": custom_domain_holds_expire()}
 

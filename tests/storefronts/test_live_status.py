@@ -656,6 +656,46 @@ def test_beat_and_cron_probe_batch_after_batch_within_the_budget(
     assert Storefront.objects.filter(live_checked_at__isnull=False).count() == probed
 
 
+@pytest.mark.parametrize(("budget", "checked"), [(None, 2), (60, 2), (0, 1)])
+def test_the_recheck_sweeps_batch_after_batch_within_a_budget(
+    storefront: Storefront, trio: OrgTrio, monkeypatch, budget: float | None, checked: int
+) -> None:
+    """Beat drains what is due (no budget); a cron call, an HTTP request, stops taking new
+    batches after its budget, and the rest is due at the next call."""
+    from storefronts import services
+    from storefronts.services import store_create, storefronts_recheck_sweep
+
+    monkeypatch.setattr(services, "RECHECK_BATCH", 1)
+    monkeypatch.setattr(services, "storefront_recheck_domain", lambda storefront: "ok")
+    verified(storefront, "a-store.test")
+    verified(store_create(organization=trio.organization, name="B", slug="b"), "b-store.test")
+
+    assert storefronts_recheck_sweep(budget_seconds=budget) == {
+        "checked": checked,
+        "holds_expired": 0,
+    }
+
+
+def test_the_cron_jobs_sweep_within_a_request_sized_budget(monkeypatch, settings) -> None:
+    from config import cron
+
+    seen = {}
+    monkeypatch.setattr(
+        "storefronts.services.storefronts_recheck_sweep",
+        lambda budget_seconds=None: seen.setdefault("recheck", budget_seconds) and {},
+    )
+    monkeypatch.setattr(
+        "storefronts.live.storefronts_live_probe_sweep",
+        lambda budget_seconds=None: seen.setdefault("live", budget_seconds) and {},
+    )
+
+    cron.JOBS["storefront-recheck"]()
+    cron.JOBS["storefront-live-probe"]()
+
+    assert seen == {"recheck": cron.CRON_SWEEP_SECONDS, "live": cron.CRON_SWEEP_SECONDS}
+    assert cron.CRON_SWEEP_SECONDS <= 25  # under gunicorn's default 30 s worker timeout
+
+
 def test_the_recheck_cron_job_reports_what_it_did(storefront: Storefront, settings) -> None:
     settings.CRON_SECRET = "cron-secret-for-tests"
 
