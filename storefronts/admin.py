@@ -37,7 +37,6 @@ class CustomDomainHoldInline(ReadOnlyTabularInline):
 
     model = CustomDomainHold
     fields = ["domain", "until", "token", "created_at"]
-    readonly_fields = fields
     ordering = ["-until"]
 
 
