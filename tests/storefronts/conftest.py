@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from storefronts.models import Product, Storefront
-from storefronts.services import normalize_host, store_create, www_pairing
+from storefronts.services import forget_storefront, normalize_host, store_create, www_pairing
 from tests.conftest import OrgTrio
 
 
@@ -25,7 +25,8 @@ def product(storefront: Storefront) -> Product:
 
 def verified(storefront: Storefront, domain: str = "mystore.com") -> Storefront:
     """The storefront with `domain` verified, as a published TXT record and POST /verify end
-    (the DNS round trip itself is tested on its own)."""
+    (the DNS round trip itself is tested on its own), public answers remembered from before
+    included."""
     pair, site = www_pairing(normalize_host(domain))
     Storefront.objects.filter(pk=storefront.pk).update(
         custom_domain=domain,
@@ -36,6 +37,7 @@ def verified(storefront: Storefront, domain: str = "mystore.com") -> Storefront:
         custom_domain_verified_at=timezone.now(),
     )
     storefront.refresh_from_db()
+    forget_storefront(slugs=[storefront.slug], domains=storefront.custom_domain_hosts)
     return storefront
 
 
