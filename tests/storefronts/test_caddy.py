@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from storefronts.models import Storefront
@@ -146,19 +147,30 @@ def behind_caddy(settings) -> None:
 
 
 @pytest.fixture
-def live(storefront: Storefront) -> Storefront:
-    return verified(storefront, "mystore.com")
+def domain(label: str) -> str:
+    """A name of this test's own: the session's Caddy keeps every certificate it got, so a
+    name another test used would be served from its store without asking the app."""
+    return f"{label}.test"
+
+
+@pytest.fixture
+def live(storefront: Storefront, domain: str) -> Storefront:
+    return verified(storefront, domain)
+
+
+def tls_ask(domain: str) -> int:
+    return Client().get("/internal/tls/ask", {"domain": domain}).status_code
 
 
 def test_a_verified_domain_gets_a_certificate_and_its_storefront(
-    caddy: Caddy, behind_caddy: None, live: Storefront
+    caddy: Caddy, behind_caddy: None, live: Storefront, domain: str
 ) -> None:
-    page = caddy.get("mystore.com")
-    api = caddy.get("mystore.com", "/api/v1/public/storefront")
+    page = caddy.get(domain)
+    api = caddy.get(domain, "/api/v1/public/storefront")
 
     assert page.status == 200
     assert b"My Store" in page.body
-    assert ("DNS", "mystore.com") in page.certificate["subjectAltName"]
+    assert ("DNS", domain) in page.certificate["subjectAltName"]
     issuer = dict(item for rdn in page.certificate["issuer"] for item in rdn)
     assert "Caddy Local Authority" in issuer["commonName"]
     assert api.status == 200
@@ -166,28 +178,37 @@ def test_a_verified_domain_gets_a_certificate_and_its_storefront(
     assert b'"slug":"mystore"' in api.body
 
 
-def test_an_unverified_domain_gets_no_certificate(
-    caddy: Caddy, behind_caddy: None, v1: APIClient, storefront: Storefront
+def test_an_unverified_domain_gets_no_certificate_until_it_is_verified(
+    caddy: Caddy, behind_caddy: None, v1: APIClient, storefront: Storefront, domain: str
 ) -> None:
-    v1.put("/api/v1/store/storefront", {"customDomain": "waiting.com"}, format="json")
+    saved = v1.put("/api/v1/store/storefront", {"customDomain": domain}, format="json")
 
+    assert saved.status_code == 200
+    assert tls_ask(domain) == 404
     with pytest.raises(ssl.SSLError):
-        caddy.get("waiting.com")
+        caddy.get(domain)
     with pytest.raises(ssl.SSLError):
-        caddy.get("nobody-at-all.com")
+        caddy.get(f"nobody-{domain}")
+
+    verified(storefront, domain)
+
+    assert tls_ask(domain) == 200
+    page = caddy.get(domain)
+    assert page.status == 200
+    assert ("DNS", domain) in page.certificate["subjectAltName"]
 
 
 def test_the_www_pair_gets_a_certificate_and_redirects_to_the_primary_host(
-    caddy: Caddy, behind_caddy: None, live: Storefront
+    caddy: Caddy, behind_caddy: None, live: Storefront, domain: str
 ) -> None:
-    www = caddy.get("www.mystore.com", "/api/v1/public/storefront?lang=en")
+    www = caddy.get(f"www.{domain}", "/api/v1/public/storefront?lang=en")
 
-    assert ("DNS", "www.mystore.com") in www.certificate["subjectAltName"]
+    assert ("DNS", f"www.{domain}") in www.certificate["subjectAltName"]
     assert www.status == 301
-    assert www.headers["Location"] == "https://mystore.com/api/v1/public/storefront?lang=en"
+    assert www.headers["Location"] == f"https://{domain}/api/v1/public/storefront?lang=en"
 
-    storefront_set_primary_host(storefront=live, host="www.mystore.com")
+    storefront_set_primary_host(storefront=live, host=f"www.{domain}")
 
-    assert caddy.get("www.mystore.com").status == 200
-    apex = caddy.get("mystore.com")
-    assert (apex.status, apex.headers["Location"]) == (301, "https://www.mystore.com/")
+    assert caddy.get(f"www.{domain}").status == 200
+    apex = caddy.get(domain)
+    assert (apex.status, apex.headers["Location"]) == (301, f"https://www.{domain}/")
