@@ -410,16 +410,35 @@ def test_a_reclaim_after_the_recheck_unverified_is_a_plain_verify(
     assert mine(old_store).custom_domain == domain  # its unverified claim blocks nobody
 
 
+def lock_waiter_behind(pid: int, *, within: float = 10.0) -> bool:
+    """Whether another connection comes to wait for a lock the backend `pid` holds (polled
+    from this thread's own connection: a snapshot of pg_stat_activity per statement)."""
+    deadline = time.monotonic() + within
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND %s = ANY(pg_blocking_pids(pid))",
+                [pid],
+            )
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.01)  # polling for a state, not ordering anything
+    return False
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers")
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("first", ["reclaim", "recheck", "either"])
+@pytest.mark.parametrize("first", ["reclaim", "recheck"])
 def test_a_reclaim_racing_the_old_stores_recheck_has_one_winner(
     trio: OrgTrio, dns: KnotServer, label: str, monkeypatch, first: str
 ) -> None:
-    """Both look at DNS, then both write on what they saw: the reclaim takes the domain
-    from the old store, or the re-check unverifies it first and the reclaim is a plain
-    verify; never both, and exactly one store ends up with the domain. `first` gets a head
-    start after both have looked (`either`: none, the database decides)."""
+    """Both look at DNS, then both write on what they saw, overlapping: `first` stops inside
+    its transaction with the old store's row locked (the reclaim once it has locked both
+    rows, the re-check once it has unverified) until the other is seen waiting for that lock,
+    then commits. The reclaim first: it takes the domain, and the re-check behind it finds
+    nothing left to unverify. The re-check first: it unverifies, and the reclaim behind it
+    reads the rows again and is a plain verify. Never both, one store with the domain."""
     domain = f"{label}.example.test"
     old = store_create(organization=trio.other_organization, name="Old", slug=f"old-{first}")
     new = store_create(organization=trio.organization, name="New", slug=f"new-{first}")
@@ -429,17 +448,45 @@ def test_a_reclaim_racing_the_old_stores_recheck_has_one_winner(
     new = services.storefront_claim_domain(storefront=new, custom_domain=domain).storefront
     publish_only(dns, domain, new)
     old = _due_to_unverify(old)
-    barrier = threading.Barrier(2)
+    looked = threading.Barrier(2)
+    holding = threading.Event()
+    release = threading.Event()
+    holder_pids: list[int] = []
     real_check = services._check
 
     def looked_together(records):
         results = real_check(records)
-        barrier.wait(timeout=20)  # both have their evidence before either writes
-        if first not in ("either", threading.current_thread().name):
-            time.sleep(0.3)
+        looked.wait(timeout=20)  # both have their evidence before either writes
+        if threading.current_thread().name != first:
+            holding.wait(timeout=20)  # and the other writes only once `first` holds the row
         return results
 
+    def hold_until_the_other_waits() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            holder_pids.append(cursor.fetchone()[0])
+        holding.set()
+        release.wait(timeout=30)
+
     monkeypatch.setattr(services, "_check", looked_together)
+    if first == "reclaim":
+        real_holder = services.domain_holder
+
+        def domain_holder(name, *, besides):
+            if connection.in_atomic_block and not holding.is_set():  # _reclaim, rows locked
+                hold_until_the_other_waits()
+            return real_holder(name, besides=besides)
+
+        monkeypatch.setattr(services, "domain_holder", domain_holder)
+    else:
+        real_announce = services._announce
+
+        def announce(storefront, event, *args, **kwargs):
+            if event == "storefront.domain_unverified":  # the re-check, its UPDATE done
+                hold_until_the_other_waits()
+            return real_announce(storefront, event, *args, **kwargs)
+
+        monkeypatch.setattr(services, "_announce", announce)
     outcomes: dict[str, str] = {}
 
     def run(name: str, work) -> None:
@@ -464,20 +511,27 @@ def test_a_reclaim_racing_the_old_stores_recheck_has_one_winner(
     ]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    try:
+        assert holding.wait(timeout=30), f"the {first} never got inside its transaction"
+        queued = lock_waiter_behind(holder_pids[0])
+    finally:
+        release.set()
+        for t in threads:
+            t.join(timeout=60)
+    assert queued, f"the other writer never waited for the {first}'s lock"
 
-    assert outcomes["reclaim"] == new.slug
-    assert outcomes["recheck"] in ("unverified", "transient")
+    assert outcomes == {
+        "reclaim": new.slug,
+        "recheck": "transient" if first == "reclaim" else "unverified",
+    }
     reclaimed = WebhookEvent.objects.filter(type="storefront.domain_reclaimed").count()
     unverified = WebhookEvent.objects.filter(type="storefront.domain_unverified").count()
-    assert reclaimed + unverified == 1
-    assert (outcomes["recheck"] == "unverified") == (unverified == 1)
+    assert (reclaimed, unverified) == ((1, 0) if first == "reclaim" else (0, 1))
     holders = Storefront.objects.filter(custom_domain=domain, custom_domain_verified=True)
     assert list(holders.values_list("pk", flat=True)) == [new.pk]
-    assert (Storefront.objects.get(pk=old.pk).custom_domain is None) == (reclaimed == 1)
-    if first != "either":
-        assert outcomes["recheck"] == ("unverified" if first == "recheck" else "transient")
+    loser = Storefront.objects.get(pk=old.pk)
+    assert loser.custom_domain == (None if first == "reclaim" else domain)
+    assert loser.custom_domain_verified is False
 
 
 # --- the hold ---------------------------------------------------------------------------------
