@@ -2,14 +2,15 @@
 person spells it, it is one name, stored once, and no spelling gets around a check."""
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.services import api_key_create
 from storefronts.models import Storefront
 from storefronts.services import store_create
-from tests.conftest import OrgTrio
+from tests.conftest import OrgTrio, bearer_client
 from tests.storefronts.conftest import verified
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +89,23 @@ def test_no_spelling_gets_around_a_verified_domain(
     assert (response.status_code, response.json()["code"]) == (409, "CUSTOM_DOMAIN_TAKEN")
 
 
+@pytest.mark.parametrize("spelling", [IDN_UNICODE, "MYSTÖRE.COM.", IDN_ASCII.upper()])
+def test_no_spelling_of_an_idn_gets_around_its_verified_punycode(
+    trio: OrgTrio, storefront: Storefront, spelling: str
+) -> None:
+    verified(storefront, IDN_ASCII)
+    other = store_create(organization=trio.other_organization, name="Other", slug="other")
+    key = api_key_create(
+        organization=trio.other_organization, name="k", created_by=trio.outsider
+    ).raw_key
+
+    response = bearer_client(key).put(SETTINGS, {"customDomain": spelling}, format="json")
+
+    assert (response.status_code, response.json().get("code")) == (409, "CUSTOM_DOMAIN_TAKEN")
+    other.refresh_from_db()
+    assert other.custom_domain is None
+
+
 def test_the_database_refuses_any_other_form(storefront: Storefront) -> None:
     for spelling in ("MyStore.com", "mystore.com.", "mystore.com:443"):
         with pytest.raises(IntegrityError), transaction.atomic():
@@ -121,9 +139,26 @@ def test_every_host_header_spelling_is_routed(idn_store: Storefront, host: str) 
     assert response.json()["data"]["slug"] == "mystore"
 
 
-@pytest.mark.parametrize("host", ["203.0.113.7", "[2001:db8::1]:443", "*.mystore.com", "co.uk"])
-def test_hosts_that_are_no_store_domain_are_unknown(idn_store: Storefront, host: str) -> None:
-    assert Client(HTTP_HOST=host).get("/").status_code == 404
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        ("203.0.113.7", "IP_LITERAL"),
+        ("[2001:db8::1]:443", "IP_LITERAL"),
+        ("*.mystore.com", "WILDCARD"),
+        ("co.uk", "PUBLIC_SUFFIX"),
+    ],
+)
+def test_hosts_that_are_no_store_domain_are_refused_without_a_lookup(
+    idn_store: Storefront, host: str, reason: str
+) -> None:
+    """The normaliser refuses them before any lookup, even with nothing remembered yet."""
+    with CaptureQueriesContext(connection) as queries:
+        routed = Client(HTTP_HOST=host).get("/")
+        ask = Client().get("/internal/tls/ask", {"domain": host})
+
+    assert routed.status_code == 404
+    assert (ask.status_code, ask.json()) == (400, {"allowed": False, "reason": reason})
+    assert queries.captured_queries == []
 
 
 def test_our_own_hosts_are_never_a_store(storefront: Storefront, settings) -> None:
