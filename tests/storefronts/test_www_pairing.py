@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 from django.apps import apps
+from django.db import IntegrityError, transaction
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -122,8 +123,8 @@ def test_the_second_store_to_verify_either_name_of_a_site_is_refused(
     label: str,
 ) -> None:
     """Both stores claimed a name of the same site while neither was verified (a claim
-    blocks nobody); the first to verify holds the site, and the unique index refuses the
-    second even if its TXT record is right."""
+    blocks nobody); the first to verify holds the site. The second's TXT record is right,
+    but verifying it would be a reclaim, and the holder's record is still published."""
     other = store_create(organization=trio.other_organization, name="Other", slug="other")
     other_v1 = outsider_v1
     v1.put(URL, {"customDomain": f"{label}.test"}, format="json")
@@ -138,8 +139,33 @@ def test_the_second_store_to_verify_either_name_of_a_site_is_refused(
 
     assert first.status_code == 200
     assert (second.status_code, second.json()["code"]) == (409, "CUSTOM_DOMAIN_TAKEN")
+    assert second.json()["reclaim"]["missing"] == ["removeOtherRecord"]
     storefront.refresh_from_db()
     assert storefront.custom_domain_verified is False
+
+
+def test_the_database_holds_a_verified_site_to_one_store(
+    storefront: Storefront, trio: OrgTrio
+) -> None:
+    """Under every check: the unique index on verified sites (storefront_verified_site_once)
+    refuses a second store verified at the other name of a site."""
+    other = store_create(organization=trio.other_organization, name="Other", slug="other")
+    verified(other, "mystore.com")
+    second = Storefront.objects.filter(pk=storefront.pk)
+    www = {
+        "custom_domain": "www.mystore.com",
+        "custom_domain_pair": "mystore.com",
+        "custom_domain_site": "mystore.com",
+        "custom_domain_verification_token": "b" * 32,
+    }
+
+    with pytest.raises(IntegrityError) as refused, transaction.atomic():
+        second.update(**www, custom_domain_verified=True)
+
+    assert "custom_domain_site" in str(refused.value), str(refused.value)
+    assert second.update(**www) == 1  # unverified, it blocks nobody
+    Storefront.objects.filter(pk=other.pk).update(custom_domain_verified=False)
+    assert second.update(custom_domain_verified=True) == 1  # the site is free now
 
 
 # --- serving both names --------------------------------------------------------------------
