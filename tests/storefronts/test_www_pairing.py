@@ -64,6 +64,25 @@ def test_saving_a_domain_pairs_an_apex_and_its_www(
     assert pairing(storefront) == expected
 
 
+def test_entering_the_www_name_offers_the_apex_as_the_pair(
+    v1: APIClient, storefront: Storefront, trio: OrgTrio
+) -> None:
+    saved = v1.put(URL, {"customDomain": "www.mystore.com"}, format="json")
+    shown = v1.get(f"{URL}/domain")
+    client = Client()
+    client.force_login(trio.owner)
+    page = client.get("/overview/storefront").content.decode()
+
+    assert (saved.status_code, shown.status_code) == (200, 200)
+    data = shown.json()["data"]
+    assert (data["customDomain"], data["customDomainPair"], data["primaryHost"]) == (
+        "www.mystore.com",
+        "mystore.com",
+        "www.mystore.com",
+    )
+    assert "<dt>Also answers at</dt><dd><code>mystore.com</code></dd>" in page
+
+
 def test_a_www_of_a_subdomain_is_not_paired(v1: APIClient, storefront: Storefront) -> None:
     v1.put(URL, {"customDomain": "www.shop.mystore.com"}, format="json")
 
