@@ -99,11 +99,12 @@ def test_a_domain_verified_by_another_store_is_taken(
     response = v1.put(URL, {"customDomain": "mystore.com"}, format="json")
 
     assert response.status_code == 409
-    assert response.json() == response.json() | {
+    taken = {
         "success": False,
         "message": "This domain is already in use by another store.",
         "code": "CUSTOM_DOMAIN_TAKEN",
     }
+    assert response.json().items() >= taken.items(), response.json()
 
 
 def test_an_unverified_claim_elsewhere_never_blocks(

@@ -271,16 +271,11 @@ def test_deleting_an_instance_loaded_before_a_rename_forgets_the_rows_names(
     assert client.get(f"{PUBLIC}/mystore.com").status_code == 404
 
 
-@pytest.mark.parametrize(
-    ("accept", "status"),
-    [("", 200), ("*/*", 200), ("application/json", 200), ("text/html, */*;q=0.8", 200)],
-)
-def test_json_is_served_whatever_the_client_accepts(
-    live: Storefront, accept: str, status: int
-) -> None:
+@pytest.mark.parametrize("accept", ["", "*/*", "application/json", "text/html, */*;q=0.8"])
+def test_json_is_served_whatever_the_client_accepts(live: Storefront, accept: str) -> None:
     response = Client().get(f"{PUBLIC}/mystore", HTTP_ACCEPT=accept)
 
-    assert response.status_code == status
+    assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
 
 
