@@ -271,12 +271,13 @@ def test_only_three_definite_misses_over_48_hours_unverify(
 
 def test_dns_failures_never_count_as_misses(storefront: Storefront, settings) -> None:
     verified(storefront)
-    settings.DNS_TIMEOUT = 0.3
+    settings.DNS_TIMEOUT = 0.1  # nothing answers at 127.0.0.1:9: each question times out
 
     outcomes = [storefront_recheck_domain(storefront=storefront) for _ in range(4)]
 
     assert outcomes == ["transient"] * 4
-    assert Storefront.objects.get(pk=storefront.pk).custom_domain_verified is True
+    after = Storefront.objects.get(pk=storefront.pk)
+    assert (after.custom_domain_verified, after.domain_missing_checks) == (True, 0)
 
 
 @pytest.mark.skipif(
