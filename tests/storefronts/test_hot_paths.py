@@ -297,7 +297,7 @@ def test_a_view_whose_one_renderer_is_not_json_still_negotiates() -> None:
 
 @pytest.mark.urls("bench.http_urls")
 def test_the_bench_unauthenticated_twin_answers_what_the_api_key_does(trio, v1: APIClient) -> None:
-    """bench/http.py compares `GET /api/v1/domains` with an API key against the same view
+    """bench/http_load.py compares `GET /api/v1/domains` with an API key against the same view
     without authentication: the two must be the same work and the same answer."""
     from bench.http_urls import BENCH_ORGANIZATION, _organization
 
