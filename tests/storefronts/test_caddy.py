@@ -101,9 +101,24 @@ def caddy(live_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cad
     reason = caddy_missing_reason()
     if reason:
         pytest.skip(reason)
-    directory = tmp_path_factory.mktemp("caddy")
+    failures = []
+    for _ in range(3):  # a port picked free may be taken before Caddy binds it (xdist)
+        server = _start_caddy(tmp_path_factory.mktemp("caddy"), live_server.url)
+        if isinstance(server, Caddy):
+            break
+        failures.append(server)
+    else:
+        raise RuntimeError("\n\n".join(failures))
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+def _start_caddy(directory: Path, app: str) -> Caddy | str:
+    """Caddy serving its configuration on ports of its own, or why not (its log). Ready
+    means its own log says it serves and it is still running, not only that something
+    answers on the port: another worker's Caddy might."""
     https_port = free_port()
-    app = live_server.url
     (directory / "Caddyfile").write_text(
         CADDYFILE.format(
             http_port=free_port(),
@@ -114,25 +129,30 @@ def caddy(live_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cad
         )
     )
     home = {"HOME": str(directory), "XDG_DATA_HOME": str(directory / "xdg")}
-    log = (directory / "caddy.log").open("w")
-    process = subprocess.Popen(
-        [CADDY, "run", "--config", str(directory / "Caddyfile"), "--adapter", "caddyfile"],
-        env={**os.environ, **home, "XDG_CONFIG_HOME": str(directory / "xdg-config")},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    log_path = directory / "caddy.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [CADDY, "run", "--config", str(directory / "Caddyfile"), "--adapter", "caddyfile"],
+            env={**os.environ, **home, "XDG_CONFIG_HOME": str(directory / "xdg-config")},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     server = Caddy(directory, https_port, process)
     deadline = time.monotonic() + 20
-    while not server.root.exists() or not _listening(https_port):
+    while not (
+        server.root.exists()
+        and "serving initial configuration" in log_path.read_text()
+        and _listening(https_port)
+    ):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            log.close()
-            raise RuntimeError((directory / "caddy.log").read_text()[-3000:])
+            process.wait(timeout=10)
+            return log_path.read_text()[-3000:]
         time.sleep(0.1)
-    yield server
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
+    time.sleep(0.2)
+    if process.poll() is not None:  # it lost a port after all
+        return log_path.read_text()[-3000:]
+    return server
 
 
 def _listening(port: int) -> bool:
