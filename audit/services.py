@@ -1,5 +1,5 @@
-"""The one entry point for the audit log, `record()`, which services call inside their
-own transaction; plus the chain check and the retention prune."""
+"""The one entry point for the audit log, `record()` (and `record_many()` for a batch),
+which services call inside their own transaction; plus the chain check and the retention prune."""
 
 from __future__ import annotations
 
@@ -109,46 +109,100 @@ def record(
     """Appends one event. Call it inside the transaction that makes the change, so the
     event and the change commit or roll back together. The actor and context (IP, user
     agent, request id) come from the current request, task or cron run unless given."""
+    entry = Entry(action, organization, targets, changes, metadata, outcome, actor)
+    return record_many([entry])[0]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event for `record_many`: `record()`'s arguments."""
+
+    action: str
+    organization: Any = None
+    targets: Sequence[dict] = ()
+    changes: dict[str, Sequence[Any]] | None = None
+    metadata: dict[str, Any] | None = None
+    outcome: str = AuditEvent.Outcome.SUCCESS
+    actor: audit_context.Actor | None = None
+
+
+def record_many(entries: Sequence[Entry]) -> list[AuditEvent]:
+    """Appends events in order, as `record()` does one: for a batch of changes made in one
+    transaction (the verification engine's chunk). Each chain's head is locked once (in
+    chain order, so two batches cannot deadlock), and the events and their targets are
+    written in one statement each."""
+    if not entries:
+        return []
     captured = audit_context.current()
-    actor = actor or captured.actor
-    organization_id = getattr(organization, "pk", organization)
-    chain = organization_id or ""
+    context = stable_json(captured.context)
+    now = timezone.now()
+    events = [
+        AuditEvent(
+            organization_id=getattr(e.organization, "pk", e.organization),
+            occurred_at=now,
+            action=e.action,
+            outcome=e.outcome,
+            actor_type=(e.actor or captured.actor).type,
+            actor_id=_text(str((e.actor or captured.actor).id or "")),
+            actor_name=_text((e.actor or captured.actor).name or "")[:255],
+            targets=_targets(e.targets),
+            changes=stable_json({k: list(v) for k, v in (e.changes or {}).items()}),
+            context=context,
+            metadata=stable_json(e.metadata or {}),
+        )
+        for e in entries
+    ]
+    chains = sorted({event.organization_id or "" for event in events})
     # Inside the caller's transaction no savepoint of its own: an error here rolls back the
     # change it records as well, and a transition's events cost four round trips fewer.
     with transaction.atomic(savepoint=False):
-        # The head row's lock serialises appends to this chain until the transaction ends.
-        head = AuditChainHead.objects.select_for_update().filter(chain=chain).first()
-        if head is None:  # the chain's first event (or a race to write it): make the head
-            AuditChainHead.objects.bulk_create([AuditChainHead(chain=chain)], ignore_conflicts=True)
-            head = AuditChainHead.objects.select_for_update().get(chain=chain)
-        event = AuditEvent(
-            organization_id=organization_id,
-            position=head.position + 1,
-            occurred_at=timezone.now(),
-            action=action,
-            outcome=outcome,
-            actor_type=actor.type,
-            actor_id=_text(str(actor.id or "")),
-            actor_name=_text(actor.name or "")[:255],
-            targets=_targets(targets),
-            changes=stable_json({k: list(v) for k, v in (changes or {}).items()}),
-            context=stable_json(captured.context),
-            metadata=stable_json(metadata or {}),
-            prev_hash=head.hash,
-        )
-        event.hash = event_digest(event)
-        event.save(force_insert=True)
-        AuditChainHead.objects.filter(chain=chain).update(position=event.position, hash=event.hash)
+        # The head rows' locks serialise appends to these chains until the transaction ends.
+        heads = _locked_heads(chains)
+        for event in events:
+            head = heads[event.organization_id or ""]
+            event.position, event.prev_hash = head.position + 1, head.hash
+            event.hash = event_digest(event)
+            head.position, head.hash = event.position, event.hash
+        AuditEvent.objects.bulk_create(events)
+        for chain in chains:
+            head = heads[chain]
+            AuditChainHead.objects.filter(chain=chain).update(
+                position=head.position, hash=head.hash
+            )
         AuditTarget.objects.bulk_create(
             AuditTarget(
                 event=event,
-                organization_id=organization_id,
+                organization_id=event.organization_id,
                 target_type=str(t.get("type", "")),
                 target_id=str(t.get("id", "")),
             )
+            for event in events
             for t in event.targets
         )
-    return event
+    return events
+
+
+def _locked_heads(chains: list[str]) -> dict[str, AuditChainHead]:
+    """The chains' head rows, locked; a chain's first event (or a race to write it) makes
+    its head."""
+    heads = {
+        h.chain: h
+        for h in AuditChainHead.objects.select_for_update()
+        .filter(chain__in=chains)
+        .order_by("chain")
+    }
+    missing = [chain for chain in chains if chain not in heads]
+    if missing:
+        AuditChainHead.objects.bulk_create(
+            [AuditChainHead(chain=chain) for chain in missing], ignore_conflicts=True
+        )
+        heads |= {
+            h.chain: h
+            for h in AuditChainHead.objects.select_for_update()
+            .filter(chain__in=missing)
+            .order_by("chain")
+        }
+    return heads
 
 
 def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

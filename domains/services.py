@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Organization, Tenant
-from audit.services import record, target
+from audit.services import Entry, record, record_many, target
 from config.dns import dns_resolver, reserved_hosts
 from config.errors import ConflictError, InvalidInputError, ServiceError
 from dnscheck.check import check_records, summarise
@@ -33,8 +34,8 @@ from domains.providers import (
     ProviderUnavailable,
     get_provider,
 )
-from domains.selectors import sender_cache_forget
-from webhooks.services import publish
+from domains.selectors import sender_cache_forget, sender_cache_forget_many
+from webhooks.services import News, publish_many
 
 logger = logging.getLogger(__name__)
 
@@ -118,19 +119,25 @@ def _announce(
 ) -> None:
     """The audit event and the webhook for one lifecycle change, in the caller's
     transaction."""
-    record(
-        action=event_type,
-        organization=domain.organization_id,
-        targets=[target(domain, type="sending_domain", name=domain.name)],
-        changes=changes,
-        metadata=metadata,
+    entry, news = _announcement(
+        domain, event_type, changes=changes, metadata=metadata, previous=previous
     )
-    publish(
-        organization=domain.organization_id,
-        type=event_type,
-        obj=domain_object(domain),
-        previous_attributes=previous,
-        tenant=domain.tenant,
+    record_many([entry])
+    publish_many([news])
+
+
+def _announcement(
+    domain: SendingDomain,
+    event_type: str,
+    *,
+    changes: dict[str, list[Any]] | None = None,
+    metadata: dict[str, Any] | None = None,
+    previous: dict[str, Any] | None = None,
+) -> tuple[Entry, News]:
+    targets = [target(domain, type="sending_domain", name=domain.name)]
+    return (
+        Entry(event_type, domain.organization_id, targets, changes, metadata),
+        News(domain.organization_id, event_type, domain_object(domain), previous, domain.tenant),
     )
 
 
@@ -437,8 +444,8 @@ def _verify(domain: SendingDomain) -> VerifyOutcome:
 
 
 def _checked_fields(domain: SendingDomain, outcome: VerifyOutcome) -> dict[str, Any]:
-    """What a check that moved no status leaves on the domain's row (`_decide` set them on
-    `domain`): when it looked, and, unless DNS failed, the provider's error."""
+    """What a check that moved no status leaves on the domain's row (`_check_and_decide`
+    set them on `domain`): when it looked, and, unless DNS failed, the provider's error."""
     if outcome.transient:
         return {"last_checked_at": domain.last_checked_at}
     return {
@@ -503,8 +510,27 @@ def _check_and_decide(
         found.append((domain, status, part))
         start += len(records)
     _store_results([d for d, _ in waiting], changed, now)
+    moves = []
     for domain, status, part in found:
-        decided[domain.pk] = _decide(domain, status, part, rows_of[domain.pk], now=now)
+        new_status = _new_status(domain, status, part, rows_of[domain.pk])
+        if new_status is None:
+            domain.last_checked_at = now
+            decided[domain.pk] = VerifyOutcome(
+                domain,
+                False,
+                True,
+                "DNS did not answer for some records. Nothing changed; we will retry.",
+                status,
+                part,
+            )
+        elif new_status == domain.status:
+            domain.last_checked_at, domain.provider_error_type = now, status.error_type
+        else:
+            moves.append(Move(domain, new_status, status))
+    moved = _transition_many(moves, now)
+    for domain, status, part in found:
+        if domain.pk not in decided:
+            decided[domain.pk] = _outcome(domain, domain.pk in moved, status, part)
     return decided
 
 
@@ -543,46 +569,40 @@ def _ask_provider(domain: SendingDomain) -> ProviderStatus | VerifyOutcome:
     return provider_status
 
 
-def _decide(
+def _new_status(
     domain: SendingDomain,
     provider_status: ProviderStatus,
     results: list[RecordResult],
     rows: list[DomainRecord],
-    *,
-    now: datetime,
-) -> VerifyOutcome:
-    """Moves the status only on evidence. A check that moves nothing is only noted on
-    `domain` (`_checked_fields`): its caller writes it, alone or with a chunk's."""
+) -> str | None:
+    """The status the evidence supports; None when DNS failed for a required record (the
+    provider leaving it to DNS), which is no evidence either way."""
     required = {(r.type, r.hostname, r.purpose) for r in rows if r.required}
     required_results = [
         r for r in results if (r.record.type, r.record.name, r.record.purpose) in required
     ]
     if provider_status.verified is not None:  # the provider decides (SES)
         if provider_status.verified:
-            new_status = SendingDomain.Status.VERIFIED
-        elif provider_status.failed and domain.status != SendingDomain.Status.VERIFIED:
-            new_status = SendingDomain.Status.FAILED  # a verified domain that fails is unverified
-        else:
-            new_status = SendingDomain.Status.PENDING
-    elif any(r.outcome == Outcome.ERROR for r in required_results):
-        domain.last_checked_at = now
-        return VerifyOutcome(
-            domain,
-            False,
-            True,
-            "DNS did not answer for some records. Nothing changed; we will retry.",
-            provider_status,
-            results,
-        )
-    elif required_results and all(r.ok for r in required_results):
-        new_status = SendingDomain.Status.VERIFIED
-    else:
-        new_status = SendingDomain.Status.PENDING
-    if new_status == domain.status:
-        domain.last_checked_at, domain.provider_error_type = now, provider_status.error_type
-        changed = False
-    else:
-        changed = _transition(domain, new_status, provider_status, now)
+            return SendingDomain.Status.VERIFIED
+        if provider_status.failed and domain.status != SendingDomain.Status.VERIFIED:
+            return SendingDomain.Status.FAILED  # a verified domain that fails is unverified
+        return SendingDomain.Status.PENDING
+    if any(r.outcome == Outcome.ERROR for r in required_results):
+        return None
+    if required_results and all(r.ok for r in required_results):
+        return SendingDomain.Status.VERIFIED
+    return SendingDomain.Status.PENDING
+
+
+def _outcome(
+    domain: SendingDomain,
+    changed: bool,
+    provider_status: ProviderStatus,
+    results: list[RecordResult],
+) -> VerifyOutcome:
+    """What a check that gave evidence says to its caller. A check that moved nothing is
+    only noted on `domain` (`_checked_fields`): its caller writes it, alone or with a
+    chunk's."""
     summary = summarise(results)
     message = {
         SendingDomain.Status.VERIFIED: "The domain is verified and can send mail.",
@@ -592,69 +612,113 @@ def _decide(
     return VerifyOutcome(domain, changed, False, message, provider_status, results)
 
 
+@dataclass(frozen=True)
+class Move:
+    """A status change the evidence supports, from the status `domain` was read with."""
+
+    domain: SendingDomain
+    new_status: str
+    provider_status: ProviderStatus
+
+
 def _transition(
     domain: SendingDomain,
     new_status: str,
     provider_status: ProviderStatus,
     now: Any,
 ) -> bool:
-    """Compare-and-swap from the status we read: a concurrent check that got there first
-    wins, and events fire once."""
-    old_status = domain.status
-    updates: dict[str, Any] = {
-        "last_checked_at": now,
-        "provider_error_type": provider_status.error_type,
-    }
-    if new_status == old_status:
-        SendingDomain.objects.filter(pk=domain.pk).update(**updates)
+    """One domain's status change (or, to the same status, when it was checked), as
+    `_transition_many`."""
+    if new_status == domain.status:
+        SendingDomain.objects.filter(pk=domain.pk).update(
+            last_checked_at=now, provider_error_type=provider_status.error_type
+        )
         domain.last_checked_at, domain.provider_error_type = now, provider_status.error_type
         return False
-    if new_status == SendingDomain.Status.VERIFIED:
-        updates["verified_at"] = now
-    elif old_status == SendingDomain.Status.VERIFIED:
-        updates["verified_at"] = None  # verified_at says since when it is verified
+    return domain.pk in _transition_many([Move(domain, new_status, provider_status)], now)
+
+
+def _transition_many(moves: list[Move], now: datetime) -> set[str]:
+    """Compare-and-swap from the status each domain was read with, in one transaction: a
+    concurrent check that got there first wins, and events fire once. Returns the pks that
+    moved; the domains are updated in memory (those that did not move, read again). Rows
+    are locked, swapped and announced a group at a time (by old and new status), so a
+    chunk's changes cost a dozen round trips, not a dozen each."""
+    if not moves:
+        return set()
+    groups: dict[tuple[str, str, str | None], list[str]] = defaultdict(list)
+    for move in moves:
+        key = (move.domain.status, move.new_status, move.provider_status.error_type)
+        groups[key].append(move.domain.pk)
     try:
         with transaction.atomic():
-            swapped = SendingDomain.objects.filter(pk=domain.pk, status=old_status).update(
-                status=new_status, **updates
-            )
-            if not swapped:
-                domain.refresh_from_db()
-                return False
-            domain.status, domain.last_checked_at = new_status, now
-            domain.provider_error_type = provider_status.error_type
-            if "verified_at" in updates:
-                domain.verified_at = updates["verified_at"]
-            event = {
-                SendingDomain.Status.VERIFIED: "domain.verified",
-                SendingDomain.Status.FAILED: "domain.failed",
-            }.get(new_status, "domain.unverified")
-            if event == "domain.unverified" and old_status != SendingDomain.Status.VERIFIED:
-                event = ""  # failed -> pending (a restart) is not an unverification
-            if event:
-                _announce(
-                    domain,
-                    event,
-                    changes={"status": [old_status, new_status]},
-                    metadata={"provider_error_type": provider_status.error_type},
-                    previous={"status": old_status},
+            moved: set[str] = set()
+            for (old_status, new_status, error_type), pks in groups.items():
+                locked = list(
+                    SendingDomain.objects.select_for_update()
+                    .filter(pk__in=pks, status=old_status)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
                 )
-            else:
-                record(
-                    action="domain.verification_restarted",
-                    organization=domain.organization_id,
-                    targets=[target(domain, type="sending_domain", name=domain.name)],
-                    changes={"status": [old_status, new_status]},
-                )
+                updates: dict[str, Any] = {
+                    "status": new_status,
+                    "last_checked_at": now,
+                    "provider_error_type": error_type,
+                }
+                if new_status == SendingDomain.Status.VERIFIED:
+                    updates["verified_at"] = now
+                elif old_status == SendingDomain.Status.VERIFIED:
+                    updates["verified_at"] = None  # verified_at says since when it is verified
+                SendingDomain.objects.filter(pk__in=locked, status=old_status).update(**updates)
+                moved.update(locked)
+            announcements = [_moved(move, now) for move in moves if move.domain.pk in moved]
+            record_many([entry for entry, _ in announcements])
+            publish_many([news for _, news in announcements if news is not None])
     except IntegrityError:
-        # Another organization verified this name first: it is theirs.
+        # Another organization verified a name first: it is theirs. One at a time, to find
+        # which.
+        if len(moves) > 1:
+            return set().union(*(_transition_many([move], now) for move in moves))
+        domain = moves[0].domain
         domain.refresh_from_db()
         DomainRecord.objects.filter(domain=domain).update(
             hint="domain_taken", fix="Another organization verified this domain first."
         )
-        return False
-    sender_cache_forget(domain)
-    return True
+        return set()
+    sender_cache_forget_many([move.domain for move in moves if move.domain.pk in moved])
+    for move in moves:
+        if move.domain.pk not in moved:
+            move.domain.refresh_from_db()
+    return moved
+
+
+def _moved(move: Move, now: datetime) -> tuple[Entry, News | None]:
+    """Notes a swapped move on its domain in memory; its audit event and webhook (none for
+    a restart: failed -> pending is not an unverification)."""
+    domain, old_status, new_status = move.domain, move.domain.status, move.new_status
+    domain.status, domain.last_checked_at = new_status, now
+    domain.provider_error_type = move.provider_status.error_type
+    if new_status == SendingDomain.Status.VERIFIED:
+        domain.verified_at = now
+    elif old_status == SendingDomain.Status.VERIFIED:
+        domain.verified_at = None
+    event = {
+        SendingDomain.Status.VERIFIED: "domain.verified",
+        SendingDomain.Status.FAILED: "domain.failed",
+    }.get(new_status, "domain.unverified")
+    changes = {"status": [old_status, new_status]}
+    if event == "domain.unverified" and old_status != SendingDomain.Status.VERIFIED:
+        targets = [target(domain, type="sending_domain", name=domain.name)]
+        return Entry(
+            "domain.verification_restarted", domain.organization_id, targets, changes
+        ), None
+    return _announcement(
+        domain,
+        event,
+        changes=changes,
+        metadata={"provider_error_type": move.provider_status.error_type},
+        previous={"status": old_status},
+    )
 
 
 # --- diagnose ------------------------------------------------------------------------------

@@ -39,3 +39,23 @@ def test_a_value_is_read_under_the_keys_the_cache_names() -> None:
     cache.set(names.value_key("n", 3), {"name": "shared"})
 
     assert names.get("n", lambda: {"name": "loaded"}) == {"name": "shared"}
+
+
+def test_forgetting_many_names_moves_each_to_its_next_generation() -> None:
+    # On Redis (the PostgreSQL run) one pipelined INCR each; the counters must still read
+    # back as the ints `get` looks values up under, and a name never read starts at 1.
+    names = _cache()
+    rows = {"a": {"v": 1}, "b": {"v": 1}, "c": {"v": 1}}
+    for name in ("a", "b"):
+        names.get(name, lambda name=name: dict(rows[name]))
+    cache.set(names.generation_key("b"), 41)
+    for row in rows.values():
+        row["v"] = 2
+
+    names.forget_many(["a", "b", "c"])
+
+    generations = [cache.get(names.generation_key(n)) for n in ("a", "b", "c")]
+    assert generations == [1, 42, 1]
+    assert all(type(g) is int for g in generations)
+    assert [names.get(n, lambda n=n: dict(rows[n])) for n in ("a", "b", "c")] == [{"v": 2}] * 3
+    names.forget_many([])  # nothing to do, and no round trip for it

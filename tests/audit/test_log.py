@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from audit.context import Actor
-from audit.models import AuditEvent
-from audit.services import audit_prune, record, target, verify_chain
+from audit.models import AuditEvent, AuditTarget
+from audit.services import Entry, audit_prune, record, record_many, target, verify_chain
 from tests.conftest import OrgTrio
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +46,45 @@ def test_an_event_joins_the_callers_transaction_in_four_statements(trio: OrgTrio
 
     statements = [q["sql"].split()[0] for q in queries]
     assert statements == ["SELECT", "INSERT", "UPDATE", "INSERT"]  # head locked, event, head
+
+
+def test_a_batch_locks_each_chain_once_and_keeps_every_chain_whole(trio: OrgTrio) -> None:
+    record(action="tenant.created", organization=trio.organization)
+    record(action="tenant.created", organization=trio.other_organization)
+    mine, theirs = trio.organization, trio.other_organization
+    entries = [
+        Entry("test.a", mine, [target(trio.owner)]),
+        Entry("test.b", theirs),
+        Entry("test.c", mine, changes={"status": ["pending", "verified"]}),
+        Entry("test.d", theirs, [target(trio.owner), target(trio.staff)]),
+        Entry("test.e", mine),
+    ]
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        events = record_many(entries)
+
+    statements = [q["sql"].split()[0] for q in queries]
+    assert statements == ["SELECT", "INSERT", "UPDATE", "UPDATE", "INSERT"]  # two heads
+    assert [e.action for e in events] == ["test.a", "test.b", "test.c", "test.d", "test.e"]
+    assert [e.action for e in events_of(mine)][-4:] == [
+        "tenant.created",
+        "test.a",
+        "test.c",
+        "test.e",
+    ]
+    for chain in (events_of(mine), events_of(theirs)):
+        assert [e.position for e in chain] == list(range(1, len(chain) + 1))
+    assert AuditTarget.objects.filter(event__in=events).count() == 3
+    assert verify_chain() == []
+
+
+def test_a_batch_starts_a_chain_that_has_no_head_yet(trio: OrgTrio) -> None:
+    events = record_many(
+        [Entry("test.first"), Entry("test.second"), Entry("test.x", trio.organization)]
+    )
+
+    assert [e.position for e in events[:2]] == [1, 2]
+    assert events[1].prev_hash == events[0].hash
+    assert verify_chain() == []
 
 
 def test_each_event_is_chained_to_the_previous_one_of_its_organization(trio: OrgTrio) -> None:

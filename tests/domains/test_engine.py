@@ -325,26 +325,25 @@ def test_a_worker_killed_mid_chunk_leaves_its_rows_to_the_next_after_the_lease(
     from pathlib import Path
 
     domains = [_domain(trio, f"k{i}.{label}.example.test") for i in range(3)]
-    for domain in domains:
-        publish_records(dns, domain)
+    publish_records(dns, domains[0])  # only the first is ready when the worker runs
     SendingDomain.objects.update(next_check_at=timezone.now())
     ids = claim_due()
     database = connection.settings_dict
-    # The worker process dies (SIGKILL, as an OOM kill would) right after its first
-    # transition committed: one domain verified with its event, the rest of the chunk
-    # neither decided nor rescheduled.
+    # The worker process dies (SIGKILL, as an OOM kill would) right after the chunk's
+    # transitions committed: one domain verified with its event, none of the chunk
+    # rescheduled.
     code = """
 import os, signal, sys
 import django
 django.setup()
 import domains.services as services
-original = services._transition
-def transition(*args, **kwargs):
-    changed = original(*args, **kwargs)
-    if changed:
+original = services._transition_many
+def transition_many(*args, **kwargs):
+    moved = original(*args, **kwargs)
+    if moved:
         os.kill(os.getpid(), signal.SIGKILL)
-    return changed
-services._transition = transition
+    return moved
+services._transition_many = transition_many
 from domains.engine import check_domains
 check_domains(sys.argv[1:])
 """
@@ -366,6 +365,8 @@ check_domains(sys.argv[1:])
     assert SendingDomain.objects.filter(status="verified").count() == 1
     assert WebhookEvent.objects.filter(type="domain.verified").count() == 1
     assert claim_due() == []  # every row is still leased to the dead worker
+    for domain in domains[1:]:
+        publish_records(dns, domain)
     with time_machine.travel(timezone.now() + timedelta(minutes=6)):
         again = claim_due()
         check_domains(again)
@@ -373,3 +374,31 @@ check_domains(sys.argv[1:])
     assert sorted(again) == sorted(ids)
     assert SendingDomain.objects.filter(status="verified").count() == 3
     assert WebhookEvent.objects.filter(type="domain.verified").count() == 3  # none twice
+
+
+def test_a_chunk_costs_the_same_few_queries_however_many_domains_change(
+    trio: OrgTrio, dns: KnotServer, label: str, django_assert_max_num_queries
+) -> None:
+    from audit.models import AuditEvent
+    from audit.services import verify_chain
+
+    def chunk(n: int, prefix: str) -> list[str]:
+        domains = [_domain(trio, f"{prefix}{i}.{label}.example.test") for i in range(n)]
+        for domain in domains:
+            publish_records(dns, domain)
+        return [d.pk for d in domains]
+
+    small, large = chunk(2, "vs"), chunk(12, "vl")
+    with django_assert_max_num_queries(20) as few:
+        check_domains(small)
+    with django_assert_max_num_queries(len(few.captured_queries)) as many:
+        report = check_domains(large)
+
+    assert report.outcomes["verified"] == 12
+    assert len(many.captured_queries) == len(few.captured_queries)
+    assert SendingDomain.objects.filter(status="verified").count() == 14
+    verified = WebhookEvent.objects.filter(type="domain.verified")
+    assert sorted(e.payload["data"]["object"]["id"] for e in verified) == sorted(small + large)
+    audited = AuditEvent.objects.filter(action="domain.verified", organization=trio.organization)
+    assert sorted(e.targets[0]["id"] for e in audited) == sorted(small + large)
+    assert verify_chain([trio.organization.pk]) == []

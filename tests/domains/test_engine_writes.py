@@ -266,3 +266,51 @@ def test_a_provider_failure_never_rewinds_a_concurrent_check_time(
     d.refresh_from_db()
     assert report.outcomes["transient"] == 1
     assert d.last_checked_at == fresh, (d.last_checked_at, fresh)
+
+
+def test_a_name_taken_inside_a_chunk_leaves_the_rest_of_the_chunk_to_move(
+    trio: OrgTrio, dns: KnotServer, label: str
+) -> None:
+    # Two organizations added the same name and both published its records: the chunk's
+    # batch cannot verify both, so it moves them one at a time and the first one wins.
+    name = f"p12.{label}.example.test"
+    mine = _domain(trio, name)
+    theirs = sending_domain_create(organization=trio.other_organization, name=name)
+    for row in mine.records.all():  # one DKIM key for both, so one set of records serves
+        DomainRecord.objects.filter(domain=theirs, purpose=row.purpose).update(value=row.value)
+    bystander = _domain(trio, f"p13.{label}.example.test")
+    for domain in (mine, bystander):
+        publish_records(dns, domain)
+
+    report = check_domains([mine.pk, theirs.pk, bystander.pk])
+
+    statuses = dict(SendingDomain.objects.values_list("pk", "status"))
+    assert statuses[bystander.pk] == "verified"
+    assert sorted([statuses[mine.pk], statuses[theirs.pk]]) == ["pending", "verified"]
+    loser = mine if statuses[mine.pk] == "pending" else theirs
+    assert set(loser.records.values_list("hint", flat=True)) == {"domain_taken"}
+    assert report.outcomes["verified"] == 2
+    events = WebhookEvent.objects.filter(type="domain.verified")
+    assert len(events) == 2
+    assert loser.pk not in {e.payload["data"]["object"]["id"] for e in events}
+
+
+def test_a_domain_another_check_moved_first_is_not_moved_again(
+    trio: OrgTrio, dns: KnotServer, label: str
+) -> None:
+    from domains.providers import ProviderStatus
+    from domains.services import Move, _transition_many
+
+    stale = _domain(trio, f"p14.{label}.example.test")
+    fresh = _domain(trio, f"p15.{label}.example.test")
+    SendingDomain.objects.filter(pk=stale.pk).update(status="verified")  # behind its back
+    evidence = ProviderStatus(verified=None)
+
+    moved = _transition_many(
+        [Move(stale, "verified", evidence), Move(fresh, "verified", evidence)], timezone.now()
+    )
+
+    assert moved == {fresh.pk}
+    assert (stale.status, fresh.status) == ("verified", "verified")  # read again / moved
+    events = WebhookEvent.objects.filter(type="domain.verified")
+    assert [e.payload["data"]["object"]["id"] for e in events] == [fresh.pk]

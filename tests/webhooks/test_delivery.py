@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -105,6 +106,56 @@ def test_only_subscribed_types_and_matching_tenants(
     assert [r.path for r in receiver.received] == ["/tenant"]
     assert not WebhookDelivery.objects.filter(endpoint=only_removed).exists()
     assert received
+
+
+def test_a_batch_reads_endpoints_once_per_tenant_and_writes_in_two_statements(
+    trio: OrgTrio, receiver: WebhookReceiver, tenant: Tenant, django_capture_on_commit_callbacks
+) -> None:
+    from webhooks.services import News, endpoint_create, publish_many
+
+    everything, _ = endpoint_create(organization=trio.organization, url=receiver.url("/all"))
+    tenants, _ = endpoint_create(
+        organization=trio.organization, url=receiver.url("/tenant"), tenant=tenant
+    )
+    failures, _ = endpoint_create(
+        organization=trio.organization, url=receiver.url("/failed"), event_types=["domain.failed"]
+    )
+    endpoint_create(organization=trio.other_organization, url=receiver.url("/other"))
+
+    def news(type: str, name: str, tenant: Tenant | None = None) -> News:
+        return News(trio.organization, type, {"id": name, "name": name}, None, tenant)
+
+    with (
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+        transaction.atomic(),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        events = publish_many(
+            [
+                news("domain.verified", "a"),
+                news("domain.verified", "b", tenant),
+                news("domain.failed", "c", tenant),
+                news("domain.failed", "d"),
+            ]
+        )
+
+    statements = [q["sql"].split()[0] for q in queries]
+    assert statements == ["INSERT", "SELECT", "SELECT", "INSERT"]  # one read per tenant
+    assert [e.payload["data"]["object"]["name"] for e in events] == ["a", "b", "c", "d"]
+    assert len({e.id for e in events}) == 4
+    sent_to = {
+        e.payload["data"]["object"]["name"]: sorted(
+            WebhookDelivery.objects.filter(event=e).values_list("endpoint__url", flat=True)
+        )
+        for e in events
+    }
+    assert sent_to == {
+        "a": [everything.url],
+        "b": sorted([everything.url, tenants.url]),
+        "c": sorted([everything.url, tenants.url, failures.url]),
+        "d": sorted([everything.url, failures.url]),
+    }
+    assert len(callbacks) == 1  # one enqueue for the batch, after commit
 
 
 def test_a_failure_is_retried_on_schedule_and_signed_afresh(
