@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from dnscheck import transport
 from dnscheck.classify import (
     AddressObservation,
     CnameObservation,
@@ -103,7 +104,22 @@ async def check_records(
 ) -> list[RecordResult]:
     """Checks every record; the results come back in the order of `records`, each with
     its zone filled in (so `result.record.host` is what to type). `public_view=View.DOH`
-    looks through DNS over HTTPS (`DNS_DOH_URL`) instead of the configured resolvers."""
+    looks through DNS over HTTPS (`DNS_DOH_URL`) instead of the configured resolvers.
+    The batch's questions to one server share one socket (`transport.shared_sockets`)."""
+    async with transport.shared_sockets():
+        return await _check_records(
+            resolver, records, concurrency, authoritative=authoritative, public_view=public_view
+        )
+
+
+async def _check_records(
+    resolver: DnsResolver,
+    records: Sequence[ExpectedRecord],
+    concurrency: int,
+    *,
+    authoritative: bool,
+    public_view: View,
+) -> list[RecordResult]:
     batch = _Batch(resolver, asyncio.Semaphore(concurrency), {}, authoritative, public_view)
     bases = sorted({base_name(r.name) for r in records})
     zones = await _zones(batch, bases)

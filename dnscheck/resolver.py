@@ -29,9 +29,9 @@ import dns.rcode
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-import dns.resolver
 import requests
 
+from dnscheck import transport
 from dnscheck.lookup import Lookup, Status, View, normalise_name, normalise_rdata, valid_query
 
 DEFAULT_DOH_URL = "https://cloudflare-dns.com/dns-query"
@@ -102,16 +102,32 @@ class Zone:
         return self.status == Status.NOERROR
 
 
-def _failure_status(exc: dns.resolver.NoNameservers) -> Status:
-    refused = False
-    for error in exc.kwargs.get("errors", []):
-        response = error[4] if len(error) > 4 else None
-        if isinstance(response, dns.message.Message):
-            if response.rcode() == dns.rcode.SERVFAIL:
-                return Status.SERVFAIL
-            if response.rcode() == dns.rcode.REFUSED:
-                refused = True
-    return Status.REFUSED if refused else Status.SERVFAIL
+def _address(nameserver: str | dns.nameserver.Nameserver, port: int) -> tuple[str, int]:
+    """(host, port) of a stub resolver's nameserver: a plain address (the system's,
+    on the resolver's port) or a Do53 one (ours)."""
+    if isinstance(nameserver, dns.nameserver.Do53Nameserver):
+        return nameserver.address, nameserver.port
+    if isinstance(nameserver, str):
+        return nameserver, port
+    raise ValueError(f"only plain DNS nameservers are supported, not {nameserver}")
+
+
+def _zone_in(response: dns.message.Message, name: dns.name.Name) -> dns.name.Name | None:
+    """The zone an SOA question's answer names: `name` itself when it has the SOA, else
+    the owner of an SOA above it in the authority section (a negative answer's)."""
+    if response.rcode() == dns.rcode.NOERROR:
+        for rrset in response.answer:
+            if rrset.rdtype == dns.rdatatype.SOA and rrset.name == name:
+                return name
+    for rrset in response.authority:
+        if (
+            rrset.rdtype == dns.rdatatype.SOA
+            and rrset.rdclass == dns.rdataclass.IN
+            and name.is_subdomain(rrset.name)
+            and rrset.name != name
+        ):
+            return rrset.name
+    return None
 
 
 def lookup_from_message(
@@ -174,6 +190,8 @@ class DnsResolver:
     def __init__(self, config: ResolverConfig | None = None) -> None:
         self.config = config or ResolverConfig()
         self._stub = self._make_stub()
+        self._resolvers = tuple(_address(ns, self._stub.port) for ns in self._stub.nameservers)
+        self._resolver_names = tuple(str(ns) for ns in self._stub.nameservers)
         self._zones: dict[str, tuple[float, Zone]] = {}
         self._zones_in_flight: dict[tuple[int, str], asyncio.Future[Zone]] = {}
         self._http = requests.Session()
@@ -195,27 +213,69 @@ class DnsResolver:
     # --- the public view -----------------------------------------------------------------
 
     async def public(self, name: str, rdtype: str) -> Lookup:
+        """Asks the configured resolvers in turn (recursion desired) until one answers
+        NOERROR or NXDOMAIN, within `DNS_TIMEOUT` for all of them, as dnspython's stub
+        resolver with our settings would; the failure that tells most otherwise."""
         qname = normalise_name(name)
         invalid = valid_query(qname, rdtype)
         if invalid:
             return Lookup(qname, rdtype, View.PUBLIC, Status.ERROR, detail=invalid)
-        servers = tuple(str(ns) for ns in self._stub.nameservers)
-        try:
-            answer = await self._stub.resolve(
-                qname + ".", rdtype, raise_on_no_answer=False, search=False
-            )
-        except dns.resolver.NXDOMAIN:
+        query = dns.message.make_query(qname + ".", rdtype)
+        response, status, detail = await self._exchange(query, self._resolvers)
+        servers = self._resolver_names
+        if response is None:
+            if status == Status.TIMEOUT:
+                detail = f"no answer within {self.config.timeout:g} s"
+                return Lookup(qname, rdtype, View.PUBLIC, status, detail=detail)
+            if status == Status.ERROR:
+                return Lookup(qname, rdtype, View.PUBLIC, status, detail=detail)
+            return Lookup(qname, rdtype, View.PUBLIC, status, detail=detail, servers=servers)
+        if response.rcode() == dns.rcode.NXDOMAIN:
+            # As the stub resolver reported it: the asked name is missing, chain or not.
             return Lookup(qname, rdtype, View.PUBLIC, Status.NXDOMAIN, servers=servers)
-        except dns.resolver.NoNameservers as exc:
-            return Lookup(
-                qname, rdtype, View.PUBLIC, _failure_status(exc), detail=str(exc), servers=servers
-            )
-        except dns.exception.Timeout:
-            detail = f"no answer within {self.config.timeout:g} s"
-            return Lookup(qname, rdtype, View.PUBLIC, Status.TIMEOUT, detail=detail)
-        except (dns.exception.DNSException, OSError, ValueError) as exc:
-            return Lookup(qname, rdtype, View.PUBLIC, Status.ERROR, detail=str(exc))
-        return lookup_from_message(qname, rdtype, View.PUBLIC, answer.response)
+        return lookup_from_message(qname, rdtype, View.PUBLIC, response)
+
+    async def _exchange(
+        self,
+        query: dns.message.Message,
+        servers: Iterable[tuple[str, int]],
+        *,
+        deadline: float | None = None,
+        authoritative: bool = False,
+    ) -> tuple[dns.message.Message | None, Status, str]:
+        """Asks the servers in turn until one answers NOERROR or NXDOMAIN (with the AA flag,
+        when `authoritative`), all by `deadline` (default: `DNS_TIMEOUT` from now). Returns
+        that answer, or None with the most telling failure and every server's."""
+        if deadline is None:
+            deadline = time.monotonic() + self.config.timeout
+        failures: list[tuple[Status, str]] = []
+        for host, port in servers:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                failures.append((Status.TIMEOUT, "out of time"))
+                break
+            try:
+                response = await transport.udp(query, host, port, remaining)
+                if response.flags & dns.flags.TC:
+                    response = await dns.asyncquery.tcp(
+                        query, host, timeout=max(deadline - time.monotonic(), 0.1), port=port
+                    )
+            except dns.exception.Timeout:
+                failures.append((Status.TIMEOUT, f"{host} did not answer"))
+                continue
+            except (dns.exception.DNSException, OSError, ValueError) as exc:
+                failures.append((Status.ERROR, f"{host}: {exc}"))
+                continue
+            rcode = response.rcode()
+            if rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+                if authoritative and not response.flags & dns.flags.AA:
+                    failures.append((Status.SERVFAIL, f"{host} is not authoritative (lame)"))
+                    continue
+                return response, Status.NOERROR, f"from {host}"
+            failure = Status.REFUSED if rcode == dns.rcode.REFUSED else Status.SERVFAIL
+            failures.append((failure, f"{host} answered {dns.rcode.to_text(rcode)}"))
+        status = min((s for s, _ in failures), key=FAILURE_ORDER.index, default=Status.ERROR)
+        return None, status, "; ".join(d for _, d in failures) or "no server to ask"
 
     # --- DNS over HTTPS (Cloudflare's JSON format) --------------------------------------------
 
@@ -315,16 +375,27 @@ class DnsResolver:
         return asyncio.shield(task)
 
     async def _find_zone(self, qname: str) -> Zone:
-        try:
-            zone_name = await dns.asyncresolver.zone_for_name(
-                qname + ".", resolver=self._stub, lifetime=self.config.timeout
+        """Walks up from the name, asking the resolvers for its SOA, as dnspython's
+        `zone_for_name`: the name that has the SOA, or the zone whose SOA a negative answer
+        carries, is the zone. The whole walk has `DNS_TIMEOUT`."""
+        deadline = time.monotonic() + self.config.timeout
+        name = dns.name.from_text(qname + ".")
+        zone_name = None
+        while zone_name is None:
+            query = dns.message.make_query(name, dns.rdatatype.SOA)
+            response, status, detail = await self._exchange(
+                query, self._resolvers, deadline=deadline
             )
-        except dns.resolver.NoNameservers as exc:
-            return Zone(qname, _failure_status(exc), detail=str(exc))
-        except dns.exception.Timeout:
-            return Zone(qname, Status.TIMEOUT, detail="no SOA answer in time")
-        except (dns.exception.DNSException, OSError, ValueError) as exc:
-            return Zone(qname, Status.ERROR, detail=str(exc))
+            if response is None:
+                if status == Status.TIMEOUT:
+                    return Zone(qname, status, detail="no SOA answer in time")
+                return Zone(qname, status, detail=detail)
+            zone_name = _zone_in(response, name)
+            if zone_name is None:
+                try:
+                    name = name.parent()
+                except dns.name.NoParent:
+                    return Zone(qname, Status.ERROR, detail="no SOA up to the root")
         zone = normalise_name(zone_name.to_text())
         known = self._zones.get(zone)  # many names share a zone: its servers are asked once
         if known and known[0] > time.monotonic() and known[1].name == zone:
@@ -372,38 +443,12 @@ class DnsResolver:
         query = dns.message.make_query(qname + ".", rdtype)
         query.flags &= ~dns.flags.RD
         port = self.config.authoritative_port
-        deadline = time.monotonic() + self.config.timeout
-        failures: list[tuple[Status, str]] = []
-        for address in zone.addresses:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                failures.append((Status.TIMEOUT, "out of time"))
-                break
-            try:
-                response = await dns.asyncquery.udp(query, address, timeout=remaining, port=port)
-                if response.flags & dns.flags.TC:
-                    response = await dns.asyncquery.tcp(
-                        query, address, timeout=max(deadline - time.monotonic(), 0.1), port=port
-                    )
-            except dns.exception.Timeout:
-                failures.append((Status.TIMEOUT, f"{address} did not answer"))
-                continue
-            except (dns.exception.DNSException, OSError, ValueError) as exc:
-                failures.append((Status.ERROR, f"{address}: {exc}"))
-                continue
-            rcode = response.rcode()
-            if rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
-                if not response.flags & dns.flags.AA:
-                    failures.append((Status.SERVFAIL, f"{address} is not authoritative (lame)"))
-                    continue
-                return lookup_from_message(
-                    qname, rdtype, View.AUTHORITATIVE, response, detail=f"from {address}"
-                )
-            failure = Status.REFUSED if rcode == dns.rcode.REFUSED else Status.SERVFAIL
-            failures.append((failure, f"{address} answered {dns.rcode.to_text(rcode)}"))
-        status = min((s for s, _ in failures), key=FAILURE_ORDER.index, default=Status.ERROR)
-        detail = "; ".join(d for _, d in failures)
-        return Lookup(qname, rdtype, View.AUTHORITATIVE, status, detail=detail)
+        response, status, detail = await self._exchange(
+            query, [(address, port) for address in zone.addresses], authoritative=True
+        )
+        if response is None:
+            return Lookup(qname, rdtype, View.AUTHORITATIVE, status, detail=detail)
+        return lookup_from_message(qname, rdtype, View.AUTHORITATIVE, response, detail=detail)
 
     async def lookup(self, name: str, rdtype: str, view: View = View.PUBLIC) -> Lookup:
         if view == View.AUTHORITATIVE:
