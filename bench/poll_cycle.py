@@ -12,7 +12,12 @@ is what beat starts: claim every due row, one task per chunk of 50, and the work
 processes (prefork, the machine's core count by default) each check a chunk in one
 concurrent DNS batch, decide, and write. The clock stops when every domain has been
 checked. The DNS questions are those the same chunks ask, zone walks included, recorded by
-a dry run of the checks in this process beforehand (the bare run asks exactly these)."""
+a dry run of the checks in this process beforehand (the bare run asks exactly these).
+
+The bare run is plain dnspython in one process: its stub resolver for the public view, a
+query each for the authoritative view, 64 at a time. The cycle's checks share one socket
+per server within a chunk (dnscheck.transport) and run in the worker's processes, so the
+ratio can be under 1."""
 
 from __future__ import annotations
 

@@ -650,9 +650,10 @@ def _transition_many(moves: list[Move], now: datetime) -> set[str]:
     for move in moves:
         key = (move.domain.status, move.new_status, move.provider_status.error_type)
         groups[key].append(move.domain.pk)
+    moved: set[str] = set()
+    swapped = False
     try:
         with transaction.atomic():
-            moved: set[str] = set()
             for (old_status, new_status, error_type), pks in groups.items():
                 locked = list(
                     SendingDomain.objects.select_for_update()
@@ -671,10 +672,13 @@ def _transition_many(moves: list[Move], now: datetime) -> set[str]:
                     updates["verified_at"] = None  # verified_at says since when it is verified
                 SendingDomain.objects.filter(pk__in=locked, status=old_status).update(**updates)
                 moved.update(locked)
+            swapped = True
             announcements = [_moved(move, now) for move in moves if move.domain.pk in moved]
             record_many([entry for entry, _ in announcements])
             publish_many([news for _, news in announcements if news is not None])
     except IntegrityError:
+        if swapped:  # not the swap's unique name: nothing was written, and nothing hides it
+            raise
         # Another organization verified a name first: it is theirs. One at a time, to find
         # which.
         if len(moves) > 1:
