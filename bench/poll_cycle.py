@@ -158,13 +158,11 @@ def main() -> None:
         asked: list[tuple[str, str, str]] = []
         original_exchange = DnsResolver._exchange
 
-        async def exchange(self, query, servers, *, deadline=None, authoritative=False):
-            question = query.question[0]
+        async def exchange(self, question, servers, *, deadline=None, authoritative=False):
             view = "authoritative" if authoritative else "public"
-            name = question.name.to_text().rstrip(".")
-            asked.append((view, name, dns.rdatatype.RdataType.make(question.rdtype).name))
+            asked.append((view, question.name, question.rdtype.name))
             return await original_exchange(
-                self, query, servers, deadline=deadline, authoritative=authoritative
+                self, question, servers, deadline=deadline, authoritative=authoritative
             )
 
         DnsResolver._exchange = exchange

@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import dns.asyncquery
 import dns.asyncresolver
 import dns.exception
 import dns.flags
@@ -220,8 +219,8 @@ class DnsResolver:
         invalid = valid_query(qname, rdtype)
         if invalid:
             return Lookup(qname, rdtype, View.PUBLIC, Status.ERROR, detail=invalid)
-        query = dns.message.make_query(qname + ".", rdtype)
-        response, status, detail = await self._exchange(query, self._resolvers)
+        question = transport.Question(qname, rdtype)
+        response, status, detail = await self._exchange(question, self._resolvers)
         servers = self._resolver_names
         if response is None:
             if status == Status.TIMEOUT:
@@ -237,7 +236,7 @@ class DnsResolver:
 
     async def _exchange(
         self,
-        query: dns.message.Message,
+        question: transport.Question,
         servers: Iterable[tuple[str, int]],
         *,
         deadline: float | None = None,
@@ -255,11 +254,10 @@ class DnsResolver:
                 failures.append((Status.TIMEOUT, "out of time"))
                 break
             try:
-                response = await transport.udp(query, host, port, remaining)
+                response = await transport.udp(question, host, port, remaining)
                 if response.flags & dns.flags.TC:
-                    response = await dns.asyncquery.tcp(
-                        query, host, timeout=max(deadline - time.monotonic(), 0.1), port=port
-                    )
+                    remaining = max(deadline - time.monotonic(), 0.1)
+                    response = await transport.tcp(question, host, port, remaining)
             except dns.exception.Timeout:
                 failures.append((Status.TIMEOUT, f"{host} did not answer"))
                 continue
@@ -382,9 +380,9 @@ class DnsResolver:
         name = dns.name.from_text(qname + ".")
         zone_name = None
         while zone_name is None:
-            query = dns.message.make_query(name, dns.rdatatype.SOA)
+            question = transport.Question(name.to_text(), "SOA")
             response, status, detail = await self._exchange(
-                query, self._resolvers, deadline=deadline
+                question, self._resolvers, deadline=deadline
             )
             if response is None:
                 if status == Status.TIMEOUT:
@@ -440,11 +438,10 @@ class DnsResolver:
         zone = zone or await self.zone_for(qname)
         if not zone.found:
             return Lookup(qname, rdtype, View.AUTHORITATIVE, zone.status, detail=zone.detail)
-        query = dns.message.make_query(qname + ".", rdtype)
-        query.flags &= ~dns.flags.RD
+        question = transport.Question(qname, rdtype, recursion=False)
         port = self.config.authoritative_port
         response, status, detail = await self._exchange(
-            query, [(address, port) for address in zone.addresses], authoritative=True
+            question, [(address, port) for address in zone.addresses], authoritative=True
         )
         if response is None:
             return Lookup(qname, rdtype, View.AUTHORITATIVE, status, detail=detail)

@@ -230,3 +230,42 @@ def test_sockets_are_closed_when_the_batch_ends(serve) -> None:
 
     assert len(opened) == 1
     assert opened[0].transport is not None and opened[0].transport.is_closing()
+
+
+@pytest.mark.parametrize(
+    ("name", "rdtype", "recursion"),
+    [
+        ("mail.example.test", "TXT", True),
+        ("_dmarc.mail.example.test", "TXT", True),
+        ("bücher.example.test", "MX", True),  # IDNA, as dnspython encodes it
+        ("", "SOA", True),  # the root, at the end of a zone walk
+        ("sel._domainkey.example.test", "CNAME", False),
+    ],
+)
+def test_a_question_is_sent_as_dnspython_would_send_it(
+    name: str, rdtype: str, recursion: bool
+) -> None:
+    question = transport.Question(name, rdtype, recursion=recursion)
+    query = dns.message.make_query(name + ".", rdtype)
+    if not recursion:
+        query.flags &= ~dns.flags.RD
+    query.id = 4242
+
+    assert question.wire(4242) == query.to_wire()
+    assert question.message().to_wire()[2:] == query.to_wire()[2:]
+
+
+def test_an_answer_matches_its_question_only() -> None:
+    question = transport.Question("mail.example.test", "TXT")
+    query = dns.message.from_wire(question.wire(7))
+    response = dns.message.make_response(query)
+    shouting = dns.message.make_response(dns.message.make_query("MAIL.Example.TEST.", "TXT"))
+    other_type = dns.message.make_response(dns.message.make_query("mail.example.test.", "MX"))
+    other_name = dns.message.make_response(dns.message.make_query("mail.example.tes.", "TXT"))
+
+    assert question.answered_by(response.to_wire())
+    assert question.answered_by(shouting.to_wire())  # a server may echo another case
+    assert not question.answered_by(query.to_wire())  # not a response
+    assert not question.answered_by(other_type.to_wire())
+    assert not question.answered_by(other_name.to_wire())
+    assert not question.answered_by(response.to_wire()[:20])
