@@ -183,8 +183,13 @@ def record_many(entries: Sequence[Entry]) -> list[AuditEvent]:
 
 
 def _locked_heads(chains: list[str]) -> dict[str, AuditChainHead]:
-    """The chains' head rows, locked; a chain's first event (or a race to write it) makes
-    its head."""
+    """The chains' head rows, locked in chain order; a chain's first event (or a race to
+    write it) makes its head. For several chains every head is made first, so none is
+    locked out of order (one locked, then one made and locked, could deadlock)."""
+    if len(chains) > 1:
+        AuditChainHead.objects.bulk_create(
+            [AuditChainHead(chain=chain) for chain in chains], ignore_conflicts=True
+        )
     heads = {
         h.chain: h
         for h in AuditChainHead.objects.select_for_update()

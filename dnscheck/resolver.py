@@ -102,8 +102,9 @@ class Zone:
 
 
 def _address(nameserver: str | dns.nameserver.Nameserver, port: int) -> tuple[str, int]:
-    """(host, port) of a stub resolver's nameserver: a plain address (the system's,
-    on the resolver's port) or a Do53 one (ours)."""
+    """(host, port) of a stub resolver's nameserver: a plain address (the system's, on
+    its port) or a Do53 one (ours). Questions go without EDNS, as the stub resolver sent
+    them unless told otherwise; a truncated answer is asked again over TCP."""
     if isinstance(nameserver, dns.nameserver.Do53Nameserver):
         return nameserver.address, nameserver.port
     if isinstance(nameserver, str):
@@ -189,7 +190,10 @@ class DnsResolver:
     def __init__(self, config: ResolverConfig | None = None) -> None:
         self.config = config or ResolverConfig()
         self._stub = self._make_stub()
-        self._resolvers = tuple(_address(ns, self._stub.port) for ns in self._stub.nameservers)
+        self._resolvers = tuple(
+            _address(ns, self._stub.nameserver_ports.get(ns, self._stub.port))
+            for ns in self._stub.nameservers
+        )
         self._resolver_names = tuple(str(ns) for ns in self._stub.nameservers)
         self._zones: dict[str, tuple[float, Zone]] = {}
         self._zones_in_flight: dict[tuple[int, str], asyncio.Future[Zone]] = {}

@@ -6,7 +6,11 @@ server goes through one connected UDP socket, its answers matched to their quest
 message id and question section; outside it each question has a socket of its own, as
 dnspython's `asyncquery.udp` gives it. A socket per question costs as much CPU as reading
 the answer (it is most of what a question costs dnspython's stub resolver), and a batch
-asks hundreds of questions of the same one or two servers."""
+asks hundreds of questions of the same one or two servers.
+
+A forged answer must still guess the message id of a question in flight and the socket's
+port, as with a socket per question; what a shared socket gives up is that every question
+of a batch comes from one port."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import contextlib
 import contextvars
 import random
 import struct
+import time
 from collections.abc import AsyncIterator
 
 import dns.asyncquery
@@ -22,10 +27,11 @@ import dns.exception
 import dns.flags
 import dns.message
 import dns.name
+import dns.rcode
 import dns.rdatatype
 
-_SESSION: contextvars.ContextVar[dict[tuple[str, int], asyncio.Future[_Endpoint]] | None] = (
-    contextvars.ContextVar("dns_udp_session", default=None)
+ERRORS_WITHOUT_QUESTION = frozenset(
+    {dns.rcode.FORMERR, dns.rcode.SERVFAIL, dns.rcode.NOTIMP, dns.rcode.REFUSED}
 )
 
 
@@ -47,11 +53,16 @@ class Question:
         return struct.pack("!HHHHHH", message_id, flags, 1, 0, 0, 0) + self.section
 
     def answered_by(self, data: bytes) -> bool:
-        """A response (QR) whose one question is this one; names compare without case."""
+        """A response (QR) whose one question is this one, names compared without case;
+        or, as dnspython's `is_response` allows, an error with no question section (some
+        servers refuse that way)."""
+        if len(data) < 12 or not data[2] & 0x80:
+            return False
+        if data[4:6] == b"\x00\x00":
+            return data[3] & 0x0F in ERRORS_WITHOUT_QUESTION
         end = 12 + len(self.section)
         return (
             len(data) >= end
-            and bool(data[2] & 0x80)
             and data[4:6] == b"\x00\x01"
             and data[12 : end - 4].lower() == self.section[:-4]
             and data[end - 4 : end] == self.section[-4:]
@@ -79,8 +90,12 @@ def _name_wire(name: str) -> bytes:
     return dns.name.from_text(name + ".").to_wire().lower()  # IDNA, escapes
 
 
+class _SessionEnded(ConnectionError):
+    """The batch whose sockets these were is over (a task it started asks on)."""
+
+
 class _Endpoint(asyncio.DatagramProtocol):
-    """One connected UDP socket to one server, shared by the questions of one event loop.
+    """One connected UDP socket to one server, shared by the questions of one batch.
     Connected, so the kernel drops datagrams from any other address and a refused port
     comes back as an error instead of silence."""
 
@@ -113,12 +128,19 @@ class _Endpoint(asyncio.DatagramProtocol):
                 future.set_exception(exc)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = exc or ConnectionError("socket closed")
+        self.closed = self.closed or exc or ConnectionError("socket closed")
         self.error_received(self.closed)
+
+    def end(self) -> None:
+        """The batch is over: questions still waiting go on elsewhere (`udp`)."""
+        self.closed = _SessionEnded()
+        self.error_received(self.closed)
+        if self.transport is not None:
+            self.transport.close()
 
     async def ask(self, question: Question, timeout: float) -> dns.message.Message:
         if self.closed is not None or self.transport is None:
-            raise ConnectionError("socket closed")
+            raise self.closed or ConnectionError("socket closed")
         if len(self.waiting) >= 65536:
             raise OSError("65536 questions in flight to one server")
         message_id = random.randrange(65536)  # noqa: S311 - a message id, not a secret
@@ -136,49 +158,85 @@ class _Endpoint(asyncio.DatagramProtocol):
             del self.waiting[message_id]
 
 
+class _Session:
+    """One batch's sockets, a future each (opening is awaited by the first question)."""
+
+    def __init__(self) -> None:
+        self.endpoints: dict[tuple[str, int], asyncio.Future[_Endpoint]] = {}
+        self.open = True
+
+    def close(self) -> None:
+        self.open = False
+        for future in self.endpoints.values():
+            if future.done():
+                _end(future)
+            else:  # still opening (the batch was cancelled): closed once open
+                future.add_done_callback(_end)
+
+
+def _end(future: asyncio.Future[_Endpoint]) -> None:
+    if future.done() and not _failed(future):
+        future.result().end()
+
+
+def _failed(future: asyncio.Future[_Endpoint]) -> bool:
+    return future.done() and (future.cancelled() or future.exception() is not None)
+
+
+_SESSION: contextvars.ContextVar[_Session | None] = contextvars.ContextVar(
+    "dns_udp_session", default=None
+)
+
+
 @contextlib.asynccontextmanager
 async def shared_sockets() -> AsyncIterator[None]:
     """Questions asked inside (and in tasks started inside) share one socket per server;
-    the sockets are closed on the way out. Nested uses share the outer one's."""
+    the sockets are closed on the way out, even those still opening. Nested uses share the
+    outer one's. A task started inside that asks on afterwards (a zone walk another batch
+    shares, when this one was cancelled) gets a socket per question again."""
     if _SESSION.get() is not None:
         yield
         return
-    endpoints: dict[tuple[str, int], asyncio.Future[_Endpoint]] = {}
-    token = _SESSION.set(endpoints)
+    session = _Session()
+    token = _SESSION.set(session)
     try:
         yield
     finally:
         _SESSION.reset(token)
-        for future in endpoints.values():
-            if future.done() and not future.cancelled() and future.exception() is None:
-                transport = future.result().transport
-                if transport is not None:
-                    transport.close()
+        session.close()
 
 
 async def udp(question: Question, host: str, port: int, timeout: float) -> dns.message.Message:
     """Asks `host`; raises `dns.exception.Timeout`, `OSError` or a parse error as
     dnspython's `asyncquery.udp` does. A truncated answer is returned as it came."""
-    endpoints = _SESSION.get()
-    if endpoints is None:
-        return await dns.asyncquery.udp(question.message(), host, timeout=timeout, port=port)
+    session = _SESSION.get()
+    if session is None or not session.open:
+        return await _alone(question, host, port, timeout)
+    started = time.monotonic()
     key = (host, port)
-    future = endpoints.get(key)
+    future = session.endpoints.get(key)
     if future is None:
         future = asyncio.ensure_future(_open(host, port))
-        endpoints[key] = future
+        session.endpoints[key] = future
     try:
         endpoint = await asyncio.shield(future)
+        return await endpoint.ask(question, timeout)
+    except _SessionEnded:
+        left = max(timeout - (time.monotonic() - started), 0.0)
+        return await _alone(question, host, port, left)
     except OSError:
-        if endpoints.get(key) is future:
-            del endpoints[key]  # the next question tries again
+        if session.endpoints.get(key) is future and _failed(future):
+            del session.endpoints[key]  # it did not open: the next question tries again
         raise
-    return await endpoint.ask(question, timeout)
 
 
 async def tcp(question: Question, host: str, port: int, timeout: float) -> dns.message.Message:
     """Asks `host` over TCP (after a truncated answer)."""
     return await dns.asyncquery.tcp(question.message(), host, timeout=timeout, port=port)
+
+
+async def _alone(question: Question, host: str, port: int, timeout: float) -> dns.message.Message:
+    return await dns.asyncquery.udp(question.message(), host, timeout=timeout, port=port)
 
 
 async def _open(host: str, port: int) -> _Endpoint:

@@ -63,7 +63,8 @@ def test_a_batch_locks_each_chain_once_and_keeps_every_chain_whole(trio: OrgTrio
         events = record_many(entries)
 
     statements = [q["sql"].split()[0] for q in queries]
-    assert statements == ["SELECT", "INSERT", "UPDATE", "UPDATE", "INSERT"]  # two heads
+    # Both heads made if missing, then locked in one statement: events, heads, targets.
+    assert statements == ["INSERT", "SELECT", "INSERT", "UPDATE", "UPDATE", "INSERT"]
     assert [e.action for e in events] == ["test.a", "test.b", "test.c", "test.d", "test.e"]
     assert [e.action for e in events_of(mine)][-4:] == [
         "tenant.created",

@@ -269,3 +269,85 @@ def test_an_answer_matches_its_question_only() -> None:
     assert not question.answered_by(other_type.to_wire())
     assert not question.answered_by(other_name.to_wire())
     assert not question.answered_by(response.to_wire()[:20])
+
+
+def test_a_refusal_without_a_question_section_moves_on_to_the_next_server(serve) -> None:
+    def refuse(query: dns.message.Message) -> list[bytes]:
+        response = dns.message.make_response(query)
+        response.question = []
+        response.set_rcode(dns.rcode.REFUSED)
+        return [response.to_wire()]
+
+    refusing = serve(refuse)
+    good = serve(lambda q: [answer(q, "second").to_wire()])
+    resolver = DnsResolver(
+        ResolverConfig(
+            nameservers=(("127.0.0.1", refusing.port), ("127.0.0.1", good.port)), timeout=2.0
+        )
+    )
+
+    started = time.monotonic()
+    [lookup] = asyncio.run(ask_all(resolver, ["r.example.test"], shared=True))
+    [alone] = asyncio.run(ask_all(resolver, ["r.example.test"], shared=False))
+
+    assert (lookup.status, lookup.values) == (Status.NOERROR, ("second",))
+    assert (alone.status, alone.values) == (Status.NOERROR, ("second",))
+    assert time.monotonic() - started < 1  # refused at once, not timed out
+
+
+def test_a_task_that_outlives_its_batch_asks_on_through_sockets_of_its_own(serve) -> None:
+    # A zone walk is shared between batches; the batch that started it may end (cancelled)
+    # while another still waits on it: its question in flight and the next must not fail.
+    def reply(query: dns.message.Message) -> list[bytes]:
+        if str(query.question[0].name).startswith("slow"):
+            time.sleep(0.3)
+        return [answer(query, str(query.question[0].name)).to_wire()]
+
+    server = serve(reply)
+    resolver = resolver_for(server.port)
+
+    async def walk() -> list:
+        first = await resolver.public("slow.example.test", "TXT")  # in flight at the end
+        return [first, await resolver.public("after.example.test", "TXT")]
+
+    async def scenario() -> list:
+        async with transport.shared_sockets():
+            task = asyncio.ensure_future(walk())
+            await asyncio.sleep(0.1)
+        return await task
+
+    first, after = asyncio.run(scenario())
+
+    assert (first.status, first.values) == (Status.NOERROR, ("slow.example.test.",))
+    assert (after.status, after.values) == (Status.NOERROR, ("after.example.test.",))
+    assert len(set(server.source_ports)) == 3  # shared, then one each after the end
+
+
+def test_the_zone_walk_passes_a_cname_and_a_negative_answer(knot: KnotServer, label: str) -> None:
+    knot.set(f"alias.{label}.example.test", "CNAME", f"target.{label}.example.test.")
+    resolver = DnsResolver(
+        ResolverConfig(nameservers=(("127.0.0.1", knot.port),), authoritative_port=knot.port)
+    )
+
+    async def walks() -> list:
+        async with transport.shared_sockets():
+            return await asyncio.gather(
+                resolver.zone_for(f"alias.{label}.example.test"),
+                resolver.zone_for(f"missing.deep.{label}.example.test"),
+            )
+
+    alias, missing = asyncio.run(walks())
+
+    assert (alias.name, alias.status) == ("example.test", Status.NOERROR)
+    assert (missing.name, missing.status) == ("example.test", Status.NOERROR)
+    assert alias.addresses == ("127.0.0.1",)
+
+
+def test_a_zone_walk_that_finds_no_soa_up_to_the_root_is_an_error(serve) -> None:
+    server = serve(lambda q: [dns.message.make_response(q).to_wire()])  # NOERROR, empty
+
+    zone = asyncio.run(resolver_for(server.port).zone_for("a.b.example.test"))
+
+    assert zone.status == Status.ERROR
+    assert "root" in zone.detail
+    assert len(server.source_ports) == 5  # a.b.example.test, b.example.test, ... and "."
