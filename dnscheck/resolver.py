@@ -35,6 +35,7 @@ from dnscheck.lookup import Lookup, Status, View, normalise_name, normalise_rdat
 
 DEFAULT_DOH_URL = "https://cloudflare-dns.com/dns-query"
 ZONE_CACHE_SECONDS = 300.0
+ZONE_CACHE_MAX = 20_000  # names (and zones) remembered per resolver
 DOH_STATUS = {0: Status.NOERROR, 2: Status.SERVFAIL, 3: Status.NXDOMAIN, 5: Status.REFUSED}
 # When every server failed, report the most telling failure.
 FAILURE_ORDER = (Status.SERVFAIL, Status.REFUSED, Status.TIMEOUT, Status.ERROR)
@@ -359,10 +360,19 @@ class DnsResolver:
             return cached[1]
         zone = await self._shared(f"walk {qname}", lambda: self._find_zone(qname))
         if zone.found:
-            expiry = time.monotonic() + ZONE_CACHE_SECONDS
-            self._zones[qname] = (expiry, zone)
-            self._zones.setdefault(zone.name, (expiry, zone))
+            now = time.monotonic()
+            if len(self._zones) >= ZONE_CACHE_MAX:
+                self._prune_zones(now)
+            self._zones[qname] = (now + ZONE_CACHE_SECONDS, zone)
+            self._zones.setdefault(zone.name, (now + ZONE_CACHE_SECONDS, zone))
         return zone
+
+    def _prune_zones(self, now: float) -> None:
+        """The process's resolver lives as long as the worker: what expired goes, and if
+        the names of the last few minutes alone are too many, all of them."""
+        self._zones = {k: v for k, v in self._zones.items() if v[0] > now}
+        if len(self._zones) >= ZONE_CACHE_MAX // 2:
+            self._zones = {}
 
     def _shared(self, key: str, work: Callable[[], Coroutine[Any, Any, Zone]]) -> Awaitable[Zone]:
         """One walk or one zone's server lookup at a time per key: concurrent callers share

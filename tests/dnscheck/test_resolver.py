@@ -121,3 +121,25 @@ def test_parse_nameservers() -> None:
         ("::1", 53),
     )
     assert parse_nameservers("") == ()
+
+
+def test_the_zone_cache_forgets_what_expired_and_stays_bounded(
+    resolver: DnsResolver, monkeypatch
+) -> None:
+    import time
+
+    from dnscheck import resolver as module
+
+    monkeypatch.setattr(module, "ZONE_CACHE_MAX", 10)
+    run(resolver.zone_for("fresh.example.test"))
+    stale = time.monotonic() - 1
+    resolver._zones |= {f"old{i}.example.test": (stale, None) for i in range(9)}
+
+    run(resolver.zone_for("next.example.test"))  # over the bound: the expired ones go
+    assert not any(name.startswith("old") for name in resolver._zones)
+    assert {"fresh.example.test", "next.example.test", "example.test"} <= set(resolver._zones)
+
+    live = time.monotonic() + 60
+    resolver._zones |= {f"live{i}.example.test": (live, None) for i in range(10)}
+    run(resolver.zone_for("last.example.test"))  # still too many after that: all go
+    assert set(resolver._zones) == {"last.example.test", "example.test"}
