@@ -136,22 +136,24 @@ def record_many(entries: Sequence[Entry]) -> list[AuditEvent]:
     captured = audit_context.current()
     context = stable_json(captured.context)
     now = timezone.now()
-    events = [
-        AuditEvent(
-            organization_id=getattr(e.organization, "pk", e.organization),
-            occurred_at=now,
-            action=e.action,
-            outcome=e.outcome,
-            actor_type=(e.actor or captured.actor).type,
-            actor_id=_text(str((e.actor or captured.actor).id or "")),
-            actor_name=_text((e.actor or captured.actor).name or "")[:255],
-            targets=_targets(e.targets),
-            changes=stable_json({k: list(v) for k, v in (e.changes or {}).items()}),
-            context=context,
-            metadata=stable_json(e.metadata or {}),
+    events = []
+    for e in entries:
+        actor = e.actor or captured.actor
+        events.append(
+            AuditEvent(
+                organization_id=getattr(e.organization, "pk", e.organization),
+                occurred_at=now,
+                action=e.action,
+                outcome=e.outcome,
+                actor_type=actor.type,
+                actor_id=_text(str(actor.id or "")),
+                actor_name=_text(actor.name or "")[:255],
+                targets=_targets(e.targets),
+                changes=stable_json({k: list(v) for k, v in (e.changes or {}).items()}),
+                context=context,
+                metadata=stable_json(e.metadata or {}),
+            )
         )
-        for e in entries
-    ]
     chains = sorted({event.organization_id or "" for event in events})
     # Inside the caller's transaction no savepoint of its own: an error here rolls back the
     # change it records as well, and a transition's events cost four round trips fewer.

@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import dns.asyncresolver
 import dns.exception
 import dns.flags
 import dns.message
@@ -28,6 +27,7 @@ import dns.rcode
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.resolver
 import requests
 
 from dnscheck import transport
@@ -102,15 +102,20 @@ class Zone:
         return self.status == Status.NOERROR
 
 
-def _address(nameserver: str | dns.nameserver.Nameserver, port: int) -> tuple[str, int]:
-    """(host, port) of a stub resolver's nameserver: a plain address (the system's, on
-    its port) or a Do53 one (ours). Questions go without EDNS, as the stub resolver sent
-    them unless told otherwise; a truncated answer is asked again over TCP."""
-    if isinstance(nameserver, dns.nameserver.Do53Nameserver):
-        return nameserver.address, nameserver.port
-    if isinstance(nameserver, str):
-        return nameserver, port
-    raise ValueError(f"only plain DNS nameservers are supported, not {nameserver}")
+def _resolvers(config: ResolverConfig) -> tuple[tuple[str, int], ...]:
+    """The resolvers the public view asks: `DNS_NAMESERVERS`, else the system's (read as
+    dnspython reads /etc/resolv.conf, each on its port). Questions go without EDNS, as the
+    stub resolver sent them; a truncated answer is asked again over TCP."""
+    if config.nameservers:
+        return config.nameservers
+    system = dns.resolver.Resolver()
+    servers = []
+    for nameserver in system.nameservers:
+        if isinstance(nameserver, dns.nameserver.Do53Nameserver):
+            servers.append((nameserver.address, nameserver.port))
+        elif isinstance(nameserver, str):
+            servers.append((nameserver, system.nameserver_ports.get(nameserver, system.port)))
+    return tuple(servers)
 
 
 def _zone_in(response: dns.message.Message, name: dns.name.Name) -> dns.name.Name | None:
@@ -190,29 +195,11 @@ class DnsResolver:
 
     def __init__(self, config: ResolverConfig | None = None) -> None:
         self.config = config or ResolverConfig()
-        self._stub = self._make_stub()
-        self._resolvers = tuple(
-            _address(ns, self._stub.nameserver_ports.get(ns, self._stub.port))
-            for ns in self._stub.nameservers
-        )
-        self._resolver_names = tuple(str(ns) for ns in self._stub.nameservers)
+        self._resolvers = _resolvers(self.config)
+        self._resolver_names = tuple(f"{host}@{port}" for host, port in self._resolvers)
         self._zones: dict[str, tuple[float, Zone]] = {}
         self._zones_in_flight: dict[tuple[int, str], asyncio.Future[Zone]] = {}
         self._http = requests.Session()
-
-    def _make_stub(self) -> dns.asyncresolver.Resolver:
-        if self.config.nameservers:
-            stub = dns.asyncresolver.Resolver(configure=False)
-            stub.nameservers = [
-                dns.nameserver.Do53Nameserver(host, port) for host, port in self.config.nameservers
-            ]
-        else:
-            stub = dns.asyncresolver.Resolver()
-        stub.cache = None  # every check asks afresh
-        stub.timeout = self.config.timeout
-        stub.lifetime = self.config.timeout
-        stub.retry_servfail = False
-        return stub
 
     # --- the public view -----------------------------------------------------------------
 
