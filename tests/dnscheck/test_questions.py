@@ -3,6 +3,8 @@ not asked, and what the hints rely on still is."""
 
 import asyncio
 
+import pytest
+
 from dnscheck.check import check_records
 from dnscheck.lookup import Status, View
 from dnscheck.records import ExpectedRecord, Outcome, Purpose
@@ -67,16 +69,28 @@ def test_a_name_above_another_zones_apex_is_walked_itself(spy: SpyResolver, labe
 # --- a name that does not exist -----------------------------------------------------------
 
 
-def test_a_cname_missing_everywhere_is_not_asked_for_other_types(
-    spy: SpyResolver, label: str
+def _bounces_cname(label: str) -> ExpectedRecord:
+    return ExpectedRecord("CNAME", f"bounces.{label}.example.test", "return.dk-service.test", "")
+
+
+@pytest.mark.parametrize(
+    ("make_record", "asked"),
+    [
+        (_bounces_cname, {"CNAME"}),  # not for A, AAAA, TXT or MX
+        (lambda label: local_records(f"{label}.example.test")[0], {"TXT"}),  # not for a CNAME
+    ],
+    ids=["cname", "txt"],
+)
+def test_a_record_missing_everywhere_is_not_asked_for_other_types(
+    spy: SpyResolver, label: str, make_record, asked: set[str]
 ) -> None:
-    record = ExpectedRecord("CNAME", f"bounces.{label}.example.test", "return.dk-service.test", "")
+    record = make_record(label)
 
     result = asyncio.run(check_records(spy, [record]))[0]
 
     assert (result.outcome, result.hint) == (Outcome.MISSING, "not_found")
     assert result.absent_at_source
-    assert asked_at(spy, record.name) == {"CNAME"}
+    assert asked_at(spy, record.name) == asked
 
 
 def test_a_name_the_source_has_is_asked_for_other_types(
@@ -85,25 +99,19 @@ def test_a_name_the_source_has_is_asked_for_other_types(
     spy = SpyResolver(
         ResolverConfig(nameservers=(("127.0.0.1", unbound.port),), authoritative_port=knot.port)
     )
-    record = ExpectedRecord("CNAME", f"bounces.{label}.example.test", "return.dk-service.test", "")
+    record = _bounces_cname(label)
     before = asyncio.run(check_records(spy, [record]))[0]  # the resolver caches the miss
+    asked_before = asked_at(spy, record.name)
     knot.set(record.name, "A", "192.0.2.1")
+    spy.asked.clear()
 
     after = asyncio.run(check_records(spy, [record]))[0]
 
     assert before.hint == "not_found"
+    assert asked_before == {"CNAME"}
     assert after.hint == "wrong_type"
     assert "A 192.0.2.1" in (after.seen_value or "")
-
-
-def test_a_txt_missing_everywhere_is_not_asked_for_a_cname(spy: SpyResolver, label: str) -> None:
-    record = local_records(f"{label}.example.test")[0]
-
-    result = asyncio.run(check_records(spy, [record]))[0]
-
-    assert (result.outcome, result.hint) == (Outcome.MISSING, "not_found")
-    assert result.absent_at_source
-    assert asked_at(spy, record.name) == {"TXT"}
+    assert asked_at(spy, record.name) == {"CNAME", "A", "AAAA", "TXT", "MX"}
 
 
 def test_a_txt_name_that_is_an_alias_of_a_missing_name_is_wrong_type(

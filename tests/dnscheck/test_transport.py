@@ -17,7 +17,7 @@ import pytest
 from dnscheck import transport
 from dnscheck.lookup import Status
 from dnscheck.resolver import DnsResolver, ResolverConfig
-from tests.dns_server import KnotServer
+from tests.dns_server import KnotServer, free_port
 
 Reply = Callable[[dns.message.Message], list[bytes]]
 
@@ -73,8 +73,10 @@ def answer(query: dns.message.Message, text: str) -> dns.message.Message:
     return response
 
 
-def resolver_for(port: int, timeout: float = 2.0) -> DnsResolver:
-    return DnsResolver(ResolverConfig(nameservers=(("127.0.0.1", port),), timeout=timeout))
+def resolver_for(*ports: int, timeout: float = 2.0) -> DnsResolver:
+    """The public view through these loopback servers, in turn."""
+    servers = tuple(("127.0.0.1", port) for port in ports)
+    return DnsResolver(ResolverConfig(nameservers=servers, timeout=timeout))
 
 
 async def ask_all(resolver: DnsResolver, names: list[str], shared: bool) -> list:
@@ -153,10 +155,7 @@ def test_a_late_answer_after_a_timeout_is_dropped_and_the_socket_serves_on(serve
 
 
 def test_a_refused_port_is_an_error_at_once_not_a_timeout() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
-    resolver = resolver_for(closed, timeout=2.0)
+    resolver = resolver_for(free_port(), timeout=2.0)  # nobody listens there
 
     started = time.monotonic()
     [lookup] = asyncio.run(ask_all(resolver, ["x.example.test"], shared=True))
@@ -169,14 +168,10 @@ def test_a_refused_port_is_an_error_at_once_not_a_timeout() -> None:
 def test_servfail_then_a_second_server_that_answers(serve) -> None:
     broken = serve(lambda q: [_rcode(q, dns.rcode.SERVFAIL)])
     good = serve(lambda q: [answer(q, "second").to_wire()])
-    resolver = DnsResolver(
-        ResolverConfig(nameservers=(("127.0.0.1", broken.port), ("127.0.0.1", good.port)))
-    )
+    resolver = resolver_for(broken.port, good.port)
 
     [lookup] = asyncio.run(ask_all(resolver, ["two.example.test"], shared=True))
-    both_fail = DnsResolver(
-        ResolverConfig(nameservers=(("127.0.0.1", broken.port), ("127.0.0.1", broken.port)))
-    )
+    both_fail = resolver_for(broken.port, broken.port)
     [failed] = asyncio.run(ask_all(both_fail, ["two.example.test"], shared=True))
 
     assert (lookup.status, lookup.values) == (Status.NOERROR, ("second",))
@@ -190,14 +185,13 @@ def _rcode(query: dns.message.Message, rcode: int) -> bytes:
     return response.to_wire()
 
 
-def test_a_truncated_answer_is_asked_again_over_tcp(knot: KnotServer, label: str) -> None:
+def test_a_truncated_answer_is_asked_again_over_tcp(
+    resolver: DnsResolver, knot: KnotServer, label: str
+) -> None:
     # Over 512 bytes and asked without EDNS: Knot truncates over UDP.
     name = f"big.{label}.example.test"
     strings = ["a" * 250, "b" * 250, "c" * 250]
     knot.set(name, "TXT", " ".join(f'"{s}"' for s in strings))
-    resolver = DnsResolver(
-        ResolverConfig(nameservers=(("127.0.0.1", knot.port),), authoritative_port=knot.port)
-    )
 
     async def both_views() -> tuple:
         async with transport.shared_sockets():
@@ -280,11 +274,7 @@ def test_a_refusal_without_a_question_section_moves_on_to_the_next_server(serve)
 
     refusing = serve(refuse)
     good = serve(lambda q: [answer(q, "second").to_wire()])
-    resolver = DnsResolver(
-        ResolverConfig(
-            nameservers=(("127.0.0.1", refusing.port), ("127.0.0.1", good.port)), timeout=2.0
-        )
-    )
+    resolver = resolver_for(refusing.port, good.port)
 
     started = time.monotonic()
     [lookup] = asyncio.run(ask_all(resolver, ["r.example.test"], shared=True))
@@ -323,11 +313,10 @@ def test_a_task_that_outlives_its_batch_asks_on_through_sockets_of_its_own(serve
     assert len(set(server.source_ports)) == 3  # shared, then one each after the end
 
 
-def test_the_zone_walk_passes_a_cname_and_a_negative_answer(knot: KnotServer, label: str) -> None:
+def test_the_zone_walk_passes_a_cname_and_a_negative_answer(
+    resolver: DnsResolver, knot: KnotServer, label: str
+) -> None:
     knot.set(f"alias.{label}.example.test", "CNAME", f"target.{label}.example.test.")
-    resolver = DnsResolver(
-        ResolverConfig(nameservers=(("127.0.0.1", knot.port),), authoritative_port=knot.port)
-    )
 
     async def walks() -> list:
         async with transport.shared_sockets():

@@ -292,6 +292,17 @@ def test_the_ses_rate_limit_waits_for_the_next_second(settings, monkeypatch) -> 
     assert len(slept) == 2  # calls 3 and 5 waited for a new second
 
 
+def check_at_flat_cost(assert_max, ceiling: int, small: list[str], large: list[str]):
+    """Checks the small chunk in at most `ceiling` queries, then the large one in exactly
+    as many; returns the large chunk's report."""
+    with assert_max(ceiling) as few:
+        check_domains(small)
+    with assert_max(len(few.captured_queries)) as many:
+        report = check_domains(large)
+    assert len(many.captured_queries) == len(few.captured_queries)
+    return report
+
+
 def test_a_chunk_costs_the_same_few_queries_however_many_domains_stay_as_they_were(
     trio: OrgTrio, dns: KnotServer, label: str, django_assert_max_num_queries
 ) -> None:
@@ -303,13 +314,9 @@ def test_a_chunk_costs_the_same_few_queries_however_many_domains_stay_as_they_we
     check_domains(large)  # first checks: every record row gets its findings
     SendingDomain.objects.update(next_check_at=timezone.now())
 
-    with django_assert_max_num_queries(8) as few:
-        check_domains(small)
-    with django_assert_max_num_queries(len(few.captured_queries)) as many:
-        report = check_domains(large)
+    report = check_at_flat_cost(django_assert_max_num_queries, 8, small, large)
 
     assert report.outcomes["unchanged"] == 12
-    assert len(many.captured_queries) == len(few.captured_queries)
     after = SendingDomain.objects.filter(pk__in=large)
     assert all(d.last_checked_at and d.next_check_at > timezone.now() for d in after)
 
@@ -389,13 +396,9 @@ def test_a_chunk_costs_the_same_few_queries_however_many_domains_change(
         return [d.pk for d in domains]
 
     small, large = chunk(2, "vs"), chunk(12, "vl")
-    with django_assert_max_num_queries(20) as few:
-        check_domains(small)
-    with django_assert_max_num_queries(len(few.captured_queries)) as many:
-        report = check_domains(large)
+    report = check_at_flat_cost(django_assert_max_num_queries, 20, small, large)
 
     assert report.outcomes["verified"] == 12
-    assert len(many.captured_queries) == len(few.captured_queries)
     assert SendingDomain.objects.filter(status="verified").count() == 14
     verified = WebhookEvent.objects.filter(type="domain.verified")
     assert sorted(e.payload["data"]["object"]["id"] for e in verified) == sorted(small + large)

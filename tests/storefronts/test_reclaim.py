@@ -595,7 +595,8 @@ def test_an_unverified_domain_let_go_is_not_held(
     v1: APIClient, outsider_v1: APIClient, trio: OrgTrio, storefront: Storefront
 ) -> None:
     store_create(organization=trio.other_organization, name="Old", slug="old-store")
-    outsider_v1.put(SETTINGS, {"customDomain": "pending.example.test"}, format="json")
+    taken = outsider_v1.put(SETTINGS, {"customDomain": "pending.example.test"}, format="json")
+    assert taken.status_code == 200
     assert outsider_v1.put(SETTINGS, {"customDomain": None}, format="json").status_code == 200
 
     assert not CustomDomainHold.objects.exists()
