@@ -18,7 +18,6 @@ import asyncio
 import logging
 import re
 import ssl
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,6 +45,7 @@ from storefronts.services import (
     claim_verified_due,
     record_result_data,
     routing_records,
+    sweep,
 )
 from webhooks.ssrf import is_public_address
 
@@ -580,11 +580,7 @@ def storefronts_live_probe_sweep(
 ) -> dict[str, int]:
     """The every-minute live probe job (beat and the cron endpoint alike): batches of due
     domains until none is left or the budget is spent."""
-    stop = time.monotonic() + budget_seconds
-    probed = 0
-    while True:
-        claimed = storefronts_live_probe_due(limit=LIVE_PROBE_BATCH)
-        probed += claimed
-        if claimed < LIVE_PROBE_BATCH or time.monotonic() >= stop:
-            break
+    probed = sweep(
+        storefronts_live_probe_due, batch=LIVE_PROBE_BATCH, budget_seconds=budget_seconds
+    )
     return {"probed": probed}

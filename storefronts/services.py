@@ -460,14 +460,7 @@ def domain_holder(name: str, *, besides: Storefront) -> DomainHolder | None:
 def holder_record(holder: DomainHolder) -> ExpectedRecord | None:
     """The holder's ownership record: what must be gone from DNS before another store
     can take the domain over (None: it has no token)."""
-    if not holder.token:
-        return None
-    return ExpectedRecord(
-        "TXT",
-        f"{settings.STOREFRONT_VERIFY_LABEL}.{holder.domain}",
-        f"{settings.STOREFRONT_VERIFY_PREFIX}={holder.token}",
-        Purpose.VERIFICATION,
-    )
+    return ownership_txt(holder.domain, holder.token) if holder.token else None
 
 
 def storefront_domain_rival(*, storefront: Storefront) -> ExpectedRecord | None:
@@ -632,10 +625,15 @@ def storefront_set_primary_host(*, storefront: Storefront, host: str) -> Storefr
 
 
 def ownership_record(storefront: Storefront) -> ExpectedRecord:
+    return ownership_txt(storefront.custom_domain, storefront.custom_domain_verification_token)
+
+
+def ownership_txt(domain: str, token: str) -> ExpectedRecord:
+    """The TXT that proves a store holds `domain` with `token`."""
     return ExpectedRecord(
         "TXT",
-        f"{settings.STOREFRONT_VERIFY_LABEL}.{storefront.custom_domain}",
-        f"{settings.STOREFRONT_VERIFY_PREFIX}={storefront.custom_domain_verification_token}",
+        f"{settings.STOREFRONT_VERIFY_LABEL}.{domain}",
+        f"{settings.STOREFRONT_VERIFY_PREFIX}={token}",
         Purpose.VERIFICATION,
     )
 
@@ -1045,14 +1043,20 @@ def storefronts_recheck_sweep(*, budget_seconds: float | None = None) -> dict[st
     """The hourly storefront job (beat and the cron endpoint alike): verified domains due
     their re-check, a batch at a time until none is left (or `budget_seconds` is spent:
     the rest waits for the next run), then the domain holds past their end."""
-    stop = None if budget_seconds is None else time.monotonic() + budget_seconds
-    checked = 0
-    while True:
-        claimed = storefronts_recheck_due(limit=RECHECK_BATCH)
-        checked += claimed
-        if claimed < RECHECK_BATCH or (stop is not None and time.monotonic() >= stop):
-            break
+    checked = sweep(storefronts_recheck_due, batch=RECHECK_BATCH, budget_seconds=budget_seconds)
     return {"checked": checked, "holds_expired": custom_domain_holds_expire()}
+
+
+def sweep(run_batch: Callable[..., int], *, batch: int, budget_seconds: float | None = None) -> int:
+    """`run_batch(limit=batch)` until a batch comes back short (none is left) or the
+    budget is spent (the rest waits for the next run); how many it did in all."""
+    stop = None if budget_seconds is None else time.monotonic() + budget_seconds
+    done = 0
+    while True:
+        claimed = run_batch(limit=batch)
+        done += claimed
+        if claimed < batch or (stop is not None and time.monotonic() >= stop):
+            return done
 
 
 # --- orders -------------------------------------------------------------------------------
