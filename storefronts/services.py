@@ -38,7 +38,7 @@ from storefronts.models import (
     Product,
     Storefront,
 )
-from webhooks.notifications import owner_emails
+from webhooks.notifications import email_owners
 from webhooks.services import publish
 
 logger = logging.getLogger(__name__)
@@ -891,9 +891,6 @@ def _reclaim_refused(
 
 def _email_reclaimed(storefront: Storefront, name: str, *, held: bool) -> None:
     """Tells the owners of the store that lost a domain (after the change committed)."""
-    recipients = owner_emails(storefront.store.organization_id)
-    if not recipients:
-        return
     display = to_display(name)
     if held:
         what = (
@@ -915,13 +912,8 @@ def _email_reclaimed(storefront: Storefront, name: str, *, held: bool) -> None:
         "record there again, then claim the domain from your storefront page (or "
         "POST /api/v1/store/storefront/domain/claim) and verify.",
     ]
-    send_mail(
-        f"[Domainkeeper] {display} was taken over by another store",
-        "\n".join(lines),
-        settings.DEFAULT_FROM_EMAIL,
-        recipients,
-        fail_silently=True,  # the change is committed; a mail outage must not undo it
-    )
+    subject = f"{display} was taken over by another store"
+    email_owners(storefront.store.organization_id, subject, lines)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Telling an organization's owners that their webhooks are failing."""
+"""Telling an organization's owners: that their webhooks are failing, and other news
+that cannot wait for them to look."""
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -15,24 +16,31 @@ def owner_emails(organization_id: str) -> list[str]:
     )
 
 
-def notify_owners(endpoint: WebhookEndpoint, subject: str, lines: list[str]) -> None:
-    recipients = owner_emails(endpoint.organization_id)
+def email_owners(organization_id: str, subject: str, lines: list[str]) -> None:
+    """A plain mail to the organization's owners, if it has any. Sent after the change it
+    tells of: a mail outage must not undo or break it."""
+    recipients = owner_emails(organization_id)
     if not recipients:
         return
-    body = "\n".join(
+    send_mail(
+        f"[Domainkeeper] {subject}",
+        "\n".join(lines),
+        settings.DEFAULT_FROM_EMAIL,
+        recipients,
+        fail_silently=True,
+    )
+
+
+def notify_owners(endpoint: WebhookEndpoint, subject: str, lines: list[str]) -> None:
+    email_owners(
+        endpoint.organization_id,
+        subject,
         [
             *lines,
             "",
             f"Endpoint: {endpoint.url} ({endpoint.id})",
             f"Manage it: {settings.BACKEND_BASE_URL.rstrip('/')}/api/docs/",
-        ]
-    )
-    send_mail(
-        f"[Domainkeeper] {subject}",
-        body,
-        settings.DEFAULT_FROM_EMAIL,
-        recipients,
-        fail_silently=True,  # a mail outage must not break delivery bookkeeping
+        ],
     )
 
 
