@@ -163,7 +163,17 @@ def _is_json(message: Any) -> bool:
     return True
 
 
-class ReadOnlyModelAdmin(AuditedModelAdmin):
+class ListedFieldsReadOnly:
+    """Every field listed in `fields` is read-only (a non-editable one, `created_at`, may
+    then be listed too); without `fields`, the admin's own `readonly_fields`."""
+
+    fields: Sequence[str] | None = None
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Sequence[str]:
+        return self.fields or super().get_readonly_fields(request, obj)  # type: ignore[misc]
+
+
+class ReadOnlyModelAdmin(ListedFieldsReadOnly, AuditedModelAdmin):
     """For rows that record what happened (logs, attempts, counters) or that a service
     derives: shown to staff, never added, changed or deleted here, superusers included."""
 
@@ -181,7 +191,7 @@ class ReadOnlyModelAdmin(AuditedModelAdmin):
         return False
 
 
-class ReadOnlyTabularInline(admin.TabularInline):
+class ReadOnlyTabularInline(ListedFieldsReadOnly, admin.TabularInline):
     """The same for rows listed under what they belong to (a domain's records, an event's
     deliveries): shown with it, never added, changed or deleted there."""
 
@@ -193,10 +203,6 @@ class ReadOnlyTabularInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Sequence[str]:
-        """Every field the inline lists in `fields`; without `fields`, its `readonly_fields`."""
-        return self.fields or super().get_readonly_fields(request, obj)
 
 
 class AuditTargetInline(ReadOnlyTabularInline):

@@ -193,7 +193,6 @@ class OrderOtpAdmin(ReadOnlyModelAdmin):
     search_fields = ["email", "storefront__slug"]
     date_hierarchy = "created_at"
     fields = ["storefront", "email", "created_at", "expires_at", "attempts", "used_at"]
-    readonly_fields = fields
 
 
 @admin.register(CustomDomainHold)
@@ -205,4 +204,3 @@ class CustomDomainHoldAdmin(ReadOnlyModelAdmin):
     list_select_related = ["storefront"]
     search_fields = ["domain", "storefront__slug"]
     fields = ["domain", "storefront", "token", "until", "created_at"]
-    readonly_fields = fields
