@@ -490,7 +490,7 @@ def storefront_claim_domain(*, storefront: Storefront, custom_domain: str) -> Do
     """POST /store/storefront/domain/claim: sets the domain as PUT does (a fresh token,
     unverified), even when another store has it verified or on hold, and says what to
     publish and what must go. Verify then takes it over only by proof."""
-    if not custom_domain or not custom_domain.strip():
+    if not custom_domain.strip():
         message = "Enter the domain to claim."
         raise InvalidInputError(message, code="DOMAIN_REQUIRED", errors={"customDomain": [message]})
     claimed = storefront_update(storefront=storefront, custom_domain=custom_domain, claim=True)
@@ -535,8 +535,24 @@ def live_status_reset() -> dict[str, Any]:
     }
 
 
-def _reset_live_status(storefront: Storefront) -> None:
-    for name, value in live_status_reset().items():
+def domain_cleared() -> dict[str, Any]:
+    """A store's domain fields once it has no custom domain (cleared, or taken over)."""
+    return {
+        "custom_domain": None,
+        "custom_domain_pair": None,
+        "custom_domain_pair_primary": False,
+        "custom_domain_site": None,
+        "custom_domain_verification_token": None,
+        "custom_domain_verified": False,
+        "custom_domain_verified_at": None,
+        "domain_missing_checks": 0,
+        "domain_first_missing_at": None,
+        **live_status_reset(),
+    }
+
+
+def _set(storefront: Storefront, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
         setattr(storefront, name, value)
 
 
@@ -544,16 +560,7 @@ def _apply_domain(storefront: Storefront, raw: str | None, *, claim: bool) -> st
     if raw is None or not str(raw).strip():
         if not storefront.custom_domain:
             return None
-        storefront.custom_domain = None
-        storefront.custom_domain_pair = None
-        storefront.custom_domain_pair_primary = False
-        storefront.custom_domain_site = None
-        storefront.custom_domain_verification_token = None
-        storefront.custom_domain_verified = False
-        storefront.custom_domain_verified_at = None
-        storefront.domain_missing_checks = 0
-        storefront.domain_first_missing_at = None
-        _reset_live_status(storefront)
+        _set(storefront, domain_cleared())
         return "storefront.domain_cleared"
     try:
         domain = normalize_host(raw)
@@ -578,7 +585,7 @@ def _apply_domain(storefront: Storefront, raw: str | None, *, claim: bool) -> st
     storefront.custom_domain_verified_at = None
     storefront.domain_missing_checks = 0
     storefront.domain_first_missing_at = None
-    _reset_live_status(storefront)
+    _set(storefront, live_status_reset())
     return "storefront.domain_set"
 
 
@@ -809,19 +816,7 @@ def _take(holder: DomainHolder) -> bool:
             custom_domain=holder.domain,
             custom_domain_verified=True,
             custom_domain_verification_token=holder.token,
-        ).update(
-            custom_domain=None,
-            custom_domain_pair=None,
-            custom_domain_pair_primary=False,
-            custom_domain_site=None,
-            custom_domain_verification_token=None,
-            custom_domain_verified=False,
-            custom_domain_verified_at=None,
-            domain_next_check_at=None,
-            domain_missing_checks=0,
-            domain_first_missing_at=None,
-            **live_status_reset(),
-        )
+        ).update(**domain_cleared(), domain_next_check_at=None)
     )
 
 
